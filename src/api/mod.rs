@@ -1,0 +1,624 @@
+//! The Qovery API client: one `reqwest` client (rustls with embedded roots), a timeout on every
+//! attempt, `Token`/`Bearer` auth, and retries with jittered exponential backoff for transient
+//! failures only (429, 5xx, network), honouring `Retry-After` and bounded by the run's deadline.
+
+pub mod types;
+
+use std::fmt;
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::inputs::{InputError, Secret};
+use types::*;
+
+const USER_AGENT: &str = concat!("qovery-deploy/", env!("CARGO_PKG_VERSION"));
+/// The longest a single attempt may take, when the deadline leaves more.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_RETRIES: usize = 6;
+
+/// One API call, for messages: `POST /environment/…/service/deploy`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub method: Method,
+    pub path: String,
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// An API call that failed for good (after any retries). Each variant says what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(
+        "{call}: the API token was refused (401 Unauthorized)\n  hint: check that `api-token` holds a valid, unexpired Qovery API token"
+    )]
+    Unauthorized { call: Call },
+    #[error(
+        "{call}: forbidden (403){message}\n  hint: the token's role must allow this action on this environment (Qovery console: Organization settings → API Token)"
+    )]
+    Forbidden { call: Call, message: String },
+    #[error(
+        "{call}: not found (404){message}\n  hint: check the ids (environment-id, service ids) and that they belong to the token's organization"
+    )]
+    NotFound { call: Call, message: String },
+    #[error(
+        "{call}: conflict (409){message}\n  hint: another deployment or operation is in progress on this environment; retry when it ends or cancel it"
+    )]
+    Conflict { call: Call, message: String },
+    #[error("{call}: the request was rejected (400){message}")]
+    BadRequest { call: Call, message: String },
+    #[error("{call}: HTTP {status}{message}{retried}")]
+    Status {
+        call: Call,
+        status: u16,
+        message: String,
+        retried: Retried,
+    },
+    #[error("{call}: {message}{retried}")]
+    Transport {
+        call: Call,
+        message: String,
+        retried: Retried,
+    },
+    #[error("{call}: unexpected response: {message}")]
+    Decode { call: Call, message: String },
+}
+
+impl ApiError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Unauthorized { .. } => Some(401),
+            ApiError::Forbidden { .. } => Some(403),
+            ApiError::NotFound { .. } => Some(404),
+            ApiError::Conflict { .. } => Some(409),
+            ApiError::BadRequest { .. } => Some(400),
+            ApiError::Status { status, .. } => Some(*status),
+            ApiError::Transport { .. } | ApiError::Decode { .. } => None,
+        }
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.status() == Some(409)
+    }
+}
+
+/// How many attempts a failure took, for messages (`after 4 attempts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retried(pub usize);
+
+impl fmt::Display for Retried {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 > 1 {
+            write!(f, " (gave up after {} attempts)", self.0)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether repeating a request is harmless. A deploy `POST` is not: a 502 may hide a deployment that
+/// was created, and sending it again would queue a second one. It is retried only when the request
+/// cannot have been processed (429, 503, or no connection at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idempotency {
+    Safe,
+    Unsafe,
+}
+
+/// What went wrong in one attempt.
+#[derive(Debug)]
+enum Attempt {
+    Transport {
+        message: String,
+        connect: bool,
+    },
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: String,
+    },
+}
+
+impl Attempt {
+    fn transport(error: reqwest::Error) -> Attempt {
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        if error.is_timeout() {
+            message.push_str(" (timed out)");
+        }
+        Attempt::Transport {
+            message,
+            connect: error.is_connect(),
+        }
+    }
+
+    fn is_transient(&self, idempotency: Idempotency) -> bool {
+        match (self, idempotency) {
+            (Attempt::Transport { .. }, Idempotency::Safe) => true,
+            (Attempt::Transport { connect, .. }, Idempotency::Unsafe) => *connect,
+            (Attempt::Status { status, .. }, Idempotency::Safe) => {
+                *status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+            }
+            (Attempt::Status { status, .. }, Idempotency::Unsafe) => {
+                *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Attempt::Status { retry_after, .. } => *retry_after,
+            Attempt::Transport { .. } => None,
+        }
+    }
+
+    fn into_error(self, call: Call, attempts: usize) -> ApiError {
+        let retried = Retried(attempts);
+        match self {
+            Attempt::Transport { message, .. } => ApiError::Transport {
+                call,
+                message,
+                retried,
+            },
+            Attempt::Status { status, body, .. } => {
+                let message = error_message(&body);
+                match status.as_u16() {
+                    400 => ApiError::BadRequest { call, message },
+                    401 => ApiError::Unauthorized { call },
+                    403 => ApiError::Forbidden { call, message },
+                    404 => ApiError::NotFound { call, message },
+                    409 => ApiError::Conflict { call, message },
+                    status => ApiError::Status {
+                        call,
+                        status,
+                        message,
+                        retried,
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// The `message` of an error body, else its first 300 characters (`: …`, or empty).
+fn error_message(body: &str) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            ["message", "detail", "error"]
+                .iter()
+                .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
+        })
+        .unwrap_or_else(|| body.trim().chars().take(300).collect());
+    let text = text.replace(['\n', '\r'], " ");
+    if text.is_empty() {
+        text
+    } else {
+        format!(": {text}")
+    }
+}
+
+/// `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset` (a Unix time or seconds).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(value) = header(RETRY_AFTER.as_str()) {
+        if let Ok(seconds) = value.parse::<u64>() {
+            return Some(Duration::from_secs(seconds));
+        }
+        if let Ok(when) = httpdate::parse_http_date(value) {
+            return Some(when.duration_since(SystemTime::now()).unwrap_or_default());
+        }
+    }
+    let reset: u64 = header("x-ratelimit-reset")?.parse().ok()?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    // The docs say a Unix timestamp; their own example treats it as seconds. Accept both.
+    Some(Duration::from_secs(if reset > 1_000_000_000 {
+        reset.saturating_sub(now)
+    } else {
+        reset
+    }))
+}
+
+/// `Token <t>` for API tokens, `Bearer <t>` for a JWT (three dot-separated base64url parts).
+fn authorization(token: &Secret) -> Result<HeaderValue, InputError> {
+    let token = token.expose();
+    let base64url = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+    };
+    let parts: Vec<&str> = token.split('.').collect();
+    let scheme = if parts.len() == 3 && parts.iter().all(|p| base64url(p)) {
+        "Bearer"
+    } else {
+        "Token"
+    };
+    let mut value = HeaderValue::from_str(&format!("{scheme} {token}")).map_err(|_| {
+        InputError::new(
+            "api-token",
+            "the token contains characters that cannot be sent in an HTTP header",
+        )
+        .hint("copy the token again from the Qovery console")
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The Qovery API, as this tool uses it.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    auth: HeaderValue,
+    deadline: Instant,
+    backoff: ExponentialBuilder,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// `deadline` bounds every attempt and every retry wait.
+    pub fn new(base_url: &str, token: &Secret, deadline: Instant) -> Result<Client, InputError> {
+        // ring + embedded roots: no system trust store needed, so the binary works in an empty image.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+            .iter()
+            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tls_certs_only(roots)
+            .build()
+            .map_err(|e| {
+                InputError::new("api-url", format!("cannot set up the HTTP client: {e}"))
+            })?;
+        Ok(Client {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            auth: authorization(token)?,
+            deadline,
+            backoff: ExponentialBuilder::default()
+                .with_min_delay(Duration::from_secs(1))
+                .with_max_delay(Duration::from_secs(30))
+                .with_factor(2.0)
+                .with_jitter()
+                .with_max_times(MAX_RETRIES),
+        })
+    }
+
+    /// The same client with another deadline (a cancel after the timeout gets a short budget of its own).
+    pub fn with_deadline(&self, deadline: Instant) -> Client {
+        Client {
+            deadline,
+            ..self.clone()
+        }
+    }
+
+    /// The same client without retries: for the few seconds a CI runner gives after a cancel signal.
+    pub fn without_retries(&self) -> Client {
+        Client {
+            backoff: self.backoff.with_max_times(1),
+            ..self.clone()
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: String,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+        idempotency: Idempotency,
+    ) -> Result<Vec<u8>, ApiError> {
+        let url = format!("{}{}", self.base, path);
+        let call = Call {
+            method: method.clone(),
+            path,
+        };
+        let mut attempts = 0usize;
+        let attempt = || {
+            attempts += 1;
+            let remaining = self.deadline.saturating_duration_since(Instant::now());
+            // Never let one attempt outlive the deadline by much, but leave it time to answer.
+            let timeout = ATTEMPT_TIMEOUT.min(remaining.max(Duration::from_secs(3)));
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .header(AUTHORIZATION, self.auth.clone())
+                .timeout(timeout);
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            if let Some(body) = &body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            async move {
+                let response = request.send().await.map_err(Attempt::transport)?;
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(response.bytes().await.map_err(Attempt::transport)?.to_vec());
+                }
+                let retry_after = retry_after(response.headers());
+                let body = response.text().await.unwrap_or_default();
+                Err(Attempt::Status {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
+        };
+        let result = attempt
+            .retry(self.backoff)
+            .sleep(tokio::time::sleep)
+            .when(|e: &Attempt| e.is_transient(idempotency))
+            .adjust(|e: &Attempt, backoff: Option<Duration>| {
+                let wait = e.retry_after().unwrap_or(backoff?);
+                // A wait that ends past the deadline is no retry at all: give up now and say why.
+                (Instant::now() + wait < self.deadline).then_some(wait)
+            })
+            .notify(|e: &Attempt, wait: Duration| {
+                let what = match e {
+                    Attempt::Transport { message, .. } => message.clone(),
+                    Attempt::Status { status, .. } => format!("HTTP {}", status.as_u16()),
+                };
+                eprintln!("  retrying {call} in {:.1}s ({what})", wait.as_secs_f64());
+            })
+            .await;
+        result.map_err(|e| e.into_error(call.clone(), attempts))
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: String,
+        query: &[(&str, &str)],
+    ) -> Result<T, ApiError> {
+        let call = Call {
+            method: Method::GET,
+            path: path.clone(),
+        };
+        let bytes = self
+            .send(Method::GET, path, query, None, Idempotency::Safe)
+            .await?;
+        decode(call, &bytes)
+    }
+
+    async fn write<B: Serialize>(
+        &self,
+        method: Method,
+        path: String,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+        idempotency: Idempotency,
+    ) -> Result<Vec<u8>, ApiError> {
+        let body = body.map(|b| serde_json::to_vec(b).expect("request bodies always serialize"));
+        self.send(method, path, query, body, idempotency).await
+    }
+
+    // --- Environment -------------------------------------------------------------------------
+
+    pub async fn environment(&self, environment_id: &str) -> Result<Environment, ApiError> {
+        self.get(format!("/environment/{environment_id}"), &[])
+            .await
+    }
+
+    pub async fn services(&self, environment_id: &str) -> Result<Vec<ServiceInfo>, ApiError> {
+        let list: Results<ServiceInfo> = self
+            .get(format!("/environment/{environment_id}/services"), &[])
+            .await?;
+        Ok(list.results)
+    }
+
+    pub async fn status(&self, environment_id: &str) -> Result<EnvironmentStatus, ApiError> {
+        self.get(format!("/environment/{environment_id}/status"), &[])
+            .await
+    }
+
+    pub async fn statuses(&self, environment_id: &str) -> Result<EnvironmentStatuses, ApiError> {
+        self.get(format!("/environment/{environment_id}/statuses"), &[])
+            .await
+    }
+
+    /// `GET /environment/deploymentStatus?deploymentRequestId=…`: the one endpoint keyed by request.
+    pub async fn deployment_request_status(
+        &self,
+        request_id: &str,
+    ) -> Result<DeploymentRequestStatus, ApiError> {
+        self.get(
+            "/environment/deploymentStatus".to_string(),
+            &[("deploymentRequestId", request_id)],
+        )
+        .await
+    }
+
+    /// The ids of the deployment requests still waiting in the environment's queue.
+    pub async fn queued_requests(&self, environment_id: &str) -> Result<Vec<String>, ApiError> {
+        let list: Results<QueuedRequest> = self
+            .get(
+                format!("/environment/{environment_id}/deploymentQueue"),
+                &[],
+            )
+            .await?;
+        Ok(list
+            .results
+            .into_iter()
+            .map(|r| r.identifier.deployment_request_id)
+            .collect())
+    }
+
+    // --- Deploy --------------------------------------------------------------------------------
+
+    pub async fn deploy_services(
+        &self,
+        environment_id: &str,
+        request: &DeployAllRequest,
+    ) -> Result<EnvironmentStatus, ApiError> {
+        let path = format!("/environment/{environment_id}/service/deploy");
+        let call = Call {
+            method: Method::POST,
+            path: path.clone(),
+        };
+        let bytes = self
+            .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
+            .await?;
+        decode(call, &bytes)
+    }
+
+    // --- Cancel --------------------------------------------------------------------------------
+
+    pub async fn cancel_environment_deployment(
+        &self,
+        environment_id: &str,
+        force: bool,
+    ) -> Result<(), ApiError> {
+        #[derive(Serialize)]
+        struct Body {
+            force_cancel: bool,
+        }
+        let path = format!("/environment/{environment_id}/cancelDeployment");
+        self.write(
+            Method::POST,
+            path,
+            &[],
+            Some(&Body {
+                force_cancel: force,
+            }),
+            Idempotency::Safe,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn cancel_queued_request(&self, request_id: &str) -> Result<(), ApiError> {
+        let path = format!("/deploymentQueue/{request_id}/cancelDeployment");
+        self.write(
+            Method::POST,
+            path,
+            &[],
+            Some(&serde_json::json!({})),
+            Idempotency::Safe,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+fn decode<T: DeserializeOwned>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
+        call,
+        message: format!(
+            "{e} (body starts with {:?})",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwt_is_bearer_api_token_is_token() {
+        let header = |t: &str| {
+            authorization(&Secret::new(t))
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(header("qov_abc.def"), "Token qov_abc.def");
+        assert_eq!(header("sk-qov-01-xyz"), "Token sk-qov-01-xyz");
+        assert_eq!(
+            header("eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl"),
+            "Bearer eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl"
+        );
+        assert!(authorization(&Secret::new("bad\u{7f}token")).is_err());
+        assert!(authorization(&Secret::new("t")).unwrap().is_sensitive());
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("12"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(12)));
+        let soon = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 20;
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_str(&soon.to_string()).unwrap(),
+        );
+        assert!(retry_after(&h).unwrap() <= Duration::from_secs(20));
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let status = |s: u16| Attempt::Status {
+            status: StatusCode::from_u16(s).unwrap(),
+            retry_after: None,
+            body: String::new(),
+        };
+        for s in [429, 500, 502, 503, 504] {
+            assert!(status(s).is_transient(Idempotency::Safe), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422] {
+            assert!(!status(s).is_transient(Idempotency::Safe), "{s}");
+            assert!(!status(s).is_transient(Idempotency::Unsafe), "{s}");
+        }
+        assert!(status(429).is_transient(Idempotency::Unsafe));
+        assert!(status(503).is_transient(Idempotency::Unsafe));
+        assert!(!status(502).is_transient(Idempotency::Unsafe));
+        let reset = Attempt::Transport {
+            message: "reset".into(),
+            connect: false,
+        };
+        assert!(reset.is_transient(Idempotency::Safe) && !reset.is_transient(Idempotency::Unsafe));
+    }
+
+    #[test]
+    fn error_messages_come_from_the_body() {
+        assert_eq!(
+            error_message(r#"{"message":"Operation is in progress"}"#),
+            ": Operation is in progress"
+        );
+        assert_eq!(error_message("plain\ntext"), ": plain text");
+        assert_eq!(error_message(""), "");
+    }
+}

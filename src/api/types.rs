@@ -1,0 +1,399 @@
+//! Request and response bodies, as in `qovery-openapi.yaml`.
+//!
+//! Requests are exact: an absent optional field is omitted, never `null` or `""`.
+//! Responses are lenient: unknown fields are ignored, every field we do not strictly need is
+//! optional, and enum values are kept as text so that a value Qovery adds tomorrow cannot break us.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::inputs::TerraformAction;
+use crate::kind::ServiceKind;
+
+// ---------------------------------------------------------------------------------------------
+// States
+
+/// A `StateEnum` value, kept as the API wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct State(pub String);
+
+/// What a state means for a waiting client (notes §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateClass {
+    /// Waiting for its turn.
+    Queued,
+    /// Building, deploying, executing, cancelling, …
+    Running,
+    /// Done and fine: DEPLOYED, and the ends of other actions (RESTARTED, STOPPED, DELETED).
+    Success,
+    /// Any `*_ERROR`.
+    Failure,
+    /// CANCELED.
+    Canceled,
+    /// READY, RECAP, UNAVAILABLE or a value this build does not know: keep waiting (bounded by the timeout).
+    Other,
+}
+
+impl State {
+    pub fn new(value: &str) -> Self {
+        State(value.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn class(&self) -> StateClass {
+        let s = self.0.to_ascii_uppercase();
+        match s.as_str() {
+            "DEPLOYED" | "RESTARTED" | "STOPPED" | "DELETED" => StateClass::Success,
+            "CANCELED" | "CANCELLED" => StateClass::Canceled,
+            "QUEUED" | "DEPLOYMENT_QUEUED" | "DELETE_QUEUED" | "RESTART_QUEUED" | "STOP_QUEUED" => {
+                StateClass::Queued
+            }
+            "BUILDING" | "DEPLOYING" | "EXECUTING" | "RESTARTING" | "STOPPING" | "DELETING"
+            | "CANCELING" | "WAITING_RUNNING" | "WAITING_RESTARTING" | "WAITING_STOPPING"
+            | "WAITING_DELETING" => StateClass::Running,
+            _ if s.ends_with("_ERROR") => StateClass::Failure,
+            _ if s.ends_with("_QUEUED") => StateClass::Queued,
+            _ => StateClass::Other,
+        }
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self.class(),
+            StateClass::Success | StateClass::Failure | StateClass::Canceled
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses
+
+/// `EnvironmentStatus`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EnvironmentStatus {
+    #[serde(default)]
+    pub state: State,
+    #[serde(default)]
+    pub last_deployment_state: Option<State>,
+    /// The execution id of the latest deployment (`{environment_id}-{n}`), not a UUID.
+    #[serde(default)]
+    pub last_deployment_id: Option<String>,
+    #[serde(default)]
+    pub deployment_request_id: Option<String>,
+    #[serde(default)]
+    pub total_deployment_duration_in_seconds: Option<u64>,
+    #[serde(default)]
+    pub triggered_by: Option<String>,
+}
+
+/// `StatusDetails`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct StatusDetails {
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `ServiceStepMetrics`, only what the summary shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Steps {
+    #[serde(default)]
+    pub total_duration_sec: Option<u64>,
+}
+
+/// `Status`: one service's state.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServiceStatus {
+    pub id: String,
+    #[serde(default)]
+    pub state: State,
+    #[serde(default)]
+    pub status_details: Option<StatusDetails>,
+    #[serde(default)]
+    pub is_part_last_deployment: Option<bool>,
+    #[serde(default)]
+    pub deployment_request_id: Option<String>,
+    #[serde(default)]
+    pub execution_id: Option<String>,
+    #[serde(default)]
+    pub steps: Option<Steps>,
+}
+
+/// `EnvironmentStatuses`: the environment and every service, one request.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EnvironmentStatuses {
+    pub environment: EnvironmentStatus,
+    #[serde(default)]
+    pub applications: Vec<ServiceStatus>,
+    #[serde(default)]
+    pub containers: Vec<ServiceStatus>,
+    #[serde(default)]
+    pub jobs: Vec<ServiceStatus>,
+    #[serde(default)]
+    pub databases: Vec<ServiceStatus>,
+    #[serde(default)]
+    pub helms: Vec<ServiceStatus>,
+    #[serde(default)]
+    pub terraforms: Vec<ServiceStatus>,
+}
+
+impl EnvironmentStatuses {
+    pub fn service(&self, id: &str) -> Option<&ServiceStatus> {
+        [
+            &self.applications,
+            &self.containers,
+            &self.jobs,
+            &self.databases,
+            &self.helms,
+            &self.terraforms,
+        ]
+        .into_iter()
+        .flatten()
+        .find(|s| s.id.eq_ignore_ascii_case(id))
+    }
+}
+
+/// `EnvDeploymentStatus` (no field is required by the spec).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DeploymentRequestStatus {
+    #[serde(default)]
+    pub status: Option<State>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Reference {
+    pub id: String,
+}
+
+/// `Environment`, only what the console link needs.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Environment {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub organization: Option<Reference>,
+    #[serde(default)]
+    pub project: Option<Reference>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Results<T> {
+    #[serde(default = "Vec::new")]
+    pub results: Vec<T>,
+}
+
+/// Where a service's code comes from, which decides the version field to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A git repository: send `git_commit_id`.
+    Git,
+    /// A container image: send `image_tag`.
+    Image,
+    /// A Helm repository: send `chart_version`.
+    HelmRepository,
+    /// No version (databases).
+    None,
+    /// The API described a source this build does not know.
+    Unknown,
+}
+
+/// One entry of `GET /environment/{id}/services` (a oneOf over the service types).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServiceInfo {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub service_type: Option<String>,
+    #[serde(default)]
+    pub job_type: Option<String>,
+    /// Jobs: `{image: …}` or `{docker: …}`; helms: `{git: …}` or `{repository: …}`.
+    #[serde(default)]
+    pub source: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ServiceInfo {
+    pub fn kind(&self) -> Option<ServiceKind> {
+        self.service_type
+            .as_deref()
+            .and_then(ServiceKind::from_api_type)
+    }
+
+    /// The version field to send, from the service's source (notes §10).
+    pub fn source(&self) -> Source {
+        let has = |key: &str| {
+            self.source
+                .as_ref()
+                .and_then(|s| s.get(key))
+                .is_some_and(|v| !v.is_null())
+        };
+        match self.kind() {
+            Some(ServiceKind::Application) | Some(ServiceKind::Terraform) => Source::Git,
+            Some(ServiceKind::Container) => Source::Image,
+            Some(ServiceKind::Database) => Source::None,
+            Some(ServiceKind::Job) if has("image") => Source::Image,
+            Some(ServiceKind::Job) if has("docker") || has("git") => Source::Git,
+            Some(ServiceKind::Helm) if has("repository") => Source::HelmRepository,
+            Some(ServiceKind::Helm) if has("git") => Source::Git,
+            _ => Source::Unknown,
+        }
+    }
+}
+
+/// A `QueuedDeploymentRequestWithStages`, only its identifier.
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueuedRequest {
+    pub identifier: QueuedIdentifier,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueuedIdentifier {
+    pub deployment_request_id: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+/// `DeployAllRequest`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DeployAllRequest {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<ApplicationDeploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerDeploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<JobDeploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub helms: Vec<HelmDeploy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub terraforms: Vec<TerraformDeploy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApplicationDeploy {
+    pub application_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContainerDeploy {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_tag: Option<String>,
+}
+
+/// Also the body of `POST /job/{id}/deploy` (`JobDeployRequest`) without the id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JobDeploy {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmDeploy {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TerraformDeploy {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_commit_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<TerraformAction>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_classified_and_unknown_values_are_kept() {
+        assert_eq!(State::new("DEPLOYED").class(), StateClass::Success);
+        assert_eq!(State::new("BUILD_ERROR").class(), StateClass::Failure);
+        assert_eq!(
+            State::new("SOMETHING_NEW_ERROR").class(),
+            StateClass::Failure
+        );
+        assert_eq!(State::new("DEPLOYMENT_QUEUED").class(), StateClass::Queued);
+        assert_eq!(State::new("EXECUTING").class(), StateClass::Running);
+        assert_eq!(State::new("CANCELED").class(), StateClass::Canceled);
+        assert_eq!(State::new("UNAVAILABLE").class(), StateClass::Other);
+        assert_eq!(State::new("HYPERSPACE").class(), StateClass::Other);
+        let s: EnvironmentStatus = serde_json::from_str(
+            r#"{"state":"HYPERSPACE","extra":{"x":1},"deployment_request_id":null}"#,
+        )
+        .unwrap();
+        assert_eq!(s.state.as_str(), "HYPERSPACE");
+        assert!(!s.state.is_terminal());
+    }
+
+    #[test]
+    fn sources_decide_the_version_field() {
+        let svc = |json: &str| serde_json::from_str::<ServiceInfo>(json).unwrap().source();
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"APPLICATION"}"#),
+            Source::Git
+        );
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"JOB","source":{"image":{"tag":"1"}}}"#),
+            Source::Image
+        );
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"JOB","source":{"docker":{}}}"#),
+            Source::Git
+        );
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"HELM","source":{"repository":{}}}"#),
+            Source::HelmRepository
+        );
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"HELM","source":{"git":{}}}"#),
+            Source::Git
+        );
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"ARGOCD_APP"}"#),
+            Source::Unknown
+        );
+    }
+
+    #[test]
+    fn absent_versions_are_omitted_not_null() {
+        let body = DeployAllRequest {
+            jobs: vec![JobDeploy {
+                id: Some("j".into()),
+                image_tag: Some("t".into()),
+                git_commit_id: None,
+            }],
+            databases: vec!["d".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({"jobs":[{"id":"j","image_tag":"t"}],"databases":["d"]})
+        );
+    }
+}

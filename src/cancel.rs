@@ -1,0 +1,134 @@
+//! Cancelling **our** deployment request, and nothing else.
+//!
+//! - Ours holds the environment: `POST /environment/{id}/cancelDeployment` (with `force_cancel`).
+//!   The environment's status is read again right before, so a deployment that started after ours
+//!   finished is never the one cancelled.
+//! - Ours still waits in the queue behind someone else's: `POST /deploymentQueue/{R}/cancelDeployment`.
+//! - A 409 answer: read the status once more and report what is true.
+
+use crate::api::types::{EnvironmentStatus, StateClass};
+use crate::api::{ApiError, Client};
+use crate::wait::Tracker;
+
+/// What the cancel did, in words fit for the log and the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancelled {
+    /// Qovery accepted the cancel.
+    Requested(String),
+    /// Nothing of ours was left to cancel.
+    NothingToCancel(String),
+    /// The cancel could not be confirmed.
+    Unconfirmed(String),
+}
+
+impl Cancelled {
+    pub fn describe(&self) -> &str {
+        match self {
+            Cancelled::Requested(s) | Cancelled::NothingToCancel(s) | Cancelled::Unconfirmed(s) => {
+                s
+            }
+        }
+    }
+}
+
+pub async fn cancel_own(
+    client: &Client,
+    environment_id: &str,
+    tracker: &Tracker,
+    force: bool,
+) -> Cancelled {
+    match try_cancel(client, environment_id, tracker, force).await {
+        Ok(done) => done,
+        Err(error) => Cancelled::Unconfirmed(format!("the cancel could not be confirmed: {error}")),
+    }
+}
+
+async fn try_cancel(
+    client: &Client,
+    environment_id: &str,
+    tracker: &Tracker,
+    force: bool,
+) -> Result<Cancelled, ApiError> {
+    let status = client.status(environment_id).await?;
+    if tracker.holds(&status) {
+        return cancel_running(client, environment_id, tracker, &status, force).await;
+    }
+    let Some(request_id) = tracker.request_id() else {
+        return Ok(Cancelled::NothingToCancel(
+            "Qovery gave no deployment request id and the environment does not show ours running; nothing was cancelled"
+                .to_string(),
+        ));
+    };
+    let queued = client.queued_requests(environment_id).await?;
+    if !queued.iter().any(|id| id.eq_ignore_ascii_case(request_id)) {
+        return Ok(Cancelled::NothingToCancel(format!(
+            "deployment request {request_id} is neither running nor queued any more (environment {})",
+            status.state
+        )));
+    }
+    match client.cancel_queued_request(request_id).await {
+        Ok(()) => Ok(Cancelled::Requested(format!(
+            "removed deployment request {request_id} from the queue; the deployment running now is not ours and was left alone"
+        ))),
+        Err(error) if error.is_conflict() => {
+            // It may have left the queue and started in between.
+            let status = client.status(environment_id).await?;
+            if tracker.holds(&status) {
+                cancel_running(client, environment_id, tracker, &status, force).await
+            } else {
+                Ok(after_conflict(&status, request_id))
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn cancel_running(
+    client: &Client,
+    environment_id: &str,
+    tracker: &Tracker,
+    status: &EnvironmentStatus,
+    force: bool,
+) -> Result<Cancelled, ApiError> {
+    let ours = tracker.request_id().unwrap_or("(no request id)");
+    if status.state.is_terminal() {
+        return Ok(Cancelled::NothingToCancel(format!(
+            "deployment request {ours} had already finished ({})",
+            status.state
+        )));
+    }
+    match client
+        .cancel_environment_deployment(environment_id, force)
+        .await
+    {
+        Ok(()) => Ok(Cancelled::Requested(format!(
+            "cancel of deployment request {ours} accepted by Qovery{}",
+            if force { " (force)" } else { "" }
+        ))),
+        Err(error) if error.is_conflict() => {
+            let status = client.status(environment_id).await?;
+            Ok(after_conflict(&status, ours))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// A 409 says "already cancelled or an operation is in progress": say which is true now.
+fn after_conflict(status: &EnvironmentStatus, request_id: &str) -> Cancelled {
+    match status.state.class() {
+        StateClass::Canceled => {
+            Cancelled::Requested(format!("deployment request {request_id} is cancelled"))
+        }
+        _ if status.state.as_str().eq_ignore_ascii_case("CANCELING") => Cancelled::Requested(
+            format!("deployment request {request_id} is being cancelled"),
+        ),
+        StateClass::Success | StateClass::Failure => Cancelled::NothingToCancel(format!(
+            "deployment request {request_id} finished before the cancel ({})",
+            status.state
+        )),
+        _ => Cancelled::Unconfirmed(format!(
+            "Qovery refused the cancel (409) and the environment is still {}",
+            status.state
+        )),
+    }
+}

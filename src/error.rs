@@ -1,0 +1,54 @@
+//! The failure classes of the tool and the exit code each one maps to.
+//!
+//! Exit codes are part of the interface contract (README, "Exit codes"); they are decided here and
+//! nowhere else.
+
+use crate::api::ApiError;
+use crate::inputs::InputError;
+
+/// Process exit codes, as documented.
+pub mod code {
+    pub const SUCCESS: u8 = 0;
+    pub const FAILED: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const TIMEOUT: u8 = 3;
+    pub const API: u8 = 4;
+    pub const CANCELLED: u8 = 5;
+}
+
+/// Everything that stops a run before it reaches an outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input or configuration; nothing that changes anything was sent.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The Qovery API refused or failed.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// The step's own files (`$GITHUB_OUTPUT`, the step summary, the dotenv report) could not be written.
+    #[error("{0:#}")]
+    Output(anyhow::Error),
+    /// A signal arrived before anything was sent.
+    #[error("interrupted by {0} before anything was sent to Qovery")]
+    Interrupted(&'static str),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input(_) | Error::Output(_) => code::BAD_INPUT,
+            Error::Api(_) => code::API,
+            Error::Interrupted(_) => code::CANCELLED,
+        }
+    }
+
+    /// A short title for the `::error title=…::` annotation.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Error::Input(_) => "qovery-deploy: bad input",
+            Error::Api(_) => "qovery-deploy: Qovery API error",
+            Error::Output(_) => "qovery-deploy: cannot write step outputs",
+            Error::Interrupted(_) => "qovery-deploy: interrupted",
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! From the listed entries and the environment's services to what will be sent: each entry resolved
+//! to one service of the kind it was listed under, with the version field its source takes.
+
+use std::fmt::Write as _;
+
+use crate::api::types::{
+    ApplicationDeploy, ContainerDeploy, DeployAllRequest, HelmDeploy, JobDeploy, ServiceInfo,
+    Source, TerraformDeploy,
+};
+use crate::inputs::{Config, Entry, InputError, Reference, TerraformAction};
+use crate::kind::ServiceKind;
+
+/// Which field of the request carries a service's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionField {
+    GitCommit,
+    ImageTag,
+    ChartVersion,
+    None,
+}
+
+impl VersionField {
+    pub fn label(self) -> &'static str {
+        match self {
+            VersionField::GitCommit => "commit",
+            VersionField::ImageTag => "image tag",
+            VersionField::ChartVersion => "chart version",
+            VersionField::None => "-",
+        }
+    }
+}
+
+/// One listed service, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: String,
+    pub name: String,
+    pub kind: ServiceKind,
+    pub field: VersionField,
+    /// The version to send, when there is one.
+    pub version: Option<String>,
+}
+
+/// Resolves every entry against `GET /environment/{id}/services`: ids and case-insensitive names,
+/// the kind each entry was listed under, no service twice.
+pub fn resolve(
+    entries: &[Entry],
+    services: &[ServiceInfo],
+) -> Result<Vec<(Entry, ServiceInfo)>, InputError> {
+    let mut resolved: Vec<(Entry, ServiceInfo)> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let input = entry.kind.input();
+        let matches: Vec<&ServiceInfo> = match &entry.reference {
+            Reference::Id(id) => services
+                .iter()
+                .filter(|s| s.id.eq_ignore_ascii_case(&id.to_string()))
+                .collect(),
+            Reference::Name(name) => services
+                .iter()
+                .filter(|s| s.name.eq_ignore_ascii_case(name))
+                .collect(),
+        };
+        // A name may be shared by services of different kinds; the kind it was listed under decides.
+        let of_kind: Vec<&ServiceInfo> = matches
+            .iter()
+            .copied()
+            .filter(|s| s.kind() == Some(entry.kind))
+            .collect();
+        let service = match (of_kind.as_slice(), matches.as_slice()) {
+            ([one], _) => *one,
+            ([], []) => {
+                return Err(InputError::new(
+                    input,
+                    format!(
+                        "no {} with this {} in the environment",
+                        entry.kind,
+                        reference_label(entry)
+                    ),
+                )
+                .entry(&entry.raw)
+                .hint(available(entry.kind, services)));
+            }
+            ([], [other, ..]) => {
+                let actual = other
+                    .kind()
+                    .map(|k| format!("a {k}; list it under `{}`", k.input()))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "of type {}, which this tool does not deploy",
+                            other.service_type.as_deref().unwrap_or("unknown")
+                        )
+                    });
+                return Err(InputError::new(
+                    input,
+                    format!("`{}` is not a {}", other.name, entry.kind),
+                )
+                .entry(&entry.raw)
+                .hint(format!("`{}` is {actual}", other.name)));
+            }
+            (_, _) => {
+                return Err(InputError::new(
+                    input,
+                    format!("several {}s are named like this", entry.kind),
+                )
+                .entry(&entry.raw)
+                .hint("list it by id instead"));
+            }
+        };
+        if let Some((previous, _)) = resolved
+            .iter()
+            .find(|(_, s)| s.id.eq_ignore_ascii_case(&service.id))
+        {
+            return Err(
+                InputError::new(input, format!("`{}` is listed twice", service.name))
+                    .entry(&entry.raw)
+                    .hint(format!(
+                        "it is also listed as `{}`; keep one entry",
+                        previous.raw
+                    )),
+            );
+        }
+        resolved.push((entry.clone(), service.clone()));
+    }
+    Ok(resolved)
+}
+
+fn reference_label(entry: &Entry) -> &'static str {
+    match entry.reference {
+        Reference::Id(_) => "id",
+        Reference::Name(_) => "name",
+    }
+}
+
+fn available(kind: ServiceKind, services: &[ServiceInfo]) -> String {
+    let names: Vec<&str> = services
+        .iter()
+        .filter(|s| s.kind() == Some(kind))
+        .map(|s| s.name.as_str())
+        .collect();
+    if names.is_empty() {
+        format!("the environment has no {kind}s; check `environment-id`")
+    } else {
+        format!("{}s in this environment: {}", kind, names.join(", "))
+    }
+}
+
+/// Picks the version field from the service's source, and the version from the entry's `=VALUE`
+/// or the inputs (`commit-sha`, `image-tag`, `chart-version`).
+pub fn target(config: &Config, entry: &Entry, service: &ServiceInfo) -> Result<Target, InputError> {
+    let input = entry.kind.input();
+    let (field, default) = match service.source() {
+        Source::Git => (
+            VersionField::GitCommit,
+            config.commit_sha.as_deref().map(|v| ("commit-sha", v)),
+        ),
+        Source::Image => (
+            VersionField::ImageTag,
+            config.image_tag.as_deref().map(|v| ("image-tag", v)),
+        ),
+        Source::HelmRepository => (
+            VersionField::ChartVersion,
+            config
+                .chart_version
+                .as_deref()
+                .map(|v| ("chart-version", v)),
+        ),
+        Source::None => (VersionField::None, None),
+        Source::Unknown => {
+            return Err(InputError::new(input, format!("cannot tell where `{}` gets its code from", service.name))
+                .entry(&entry.raw)
+                .hint("the API described a source this version of qovery-deploy does not know; please report it"));
+        }
+    };
+    let version = entry
+        .version
+        .clone()
+        .or_else(|| default.map(|(_, v)| v.to_string()));
+    match (field, &version) {
+        (VersionField::GitCommit, None) => Err(InputError::new(input, format!("no commit to deploy for `{}`", service.name))
+            .entry(&entry.raw)
+            .hint(format!("set `commit-sha` (GITHUB_SHA and CI_COMMIT_SHA are used when present) or write `{}=<sha>`", entry.raw))),
+        (VersionField::ImageTag, None) => Err(InputError::new(input, format!("no image tag to deploy for `{}`", service.name))
+            .entry(&entry.raw)
+            .hint(format!("set `image-tag` or `commit-sha`, or write `{}=<tag>`", entry.raw))),
+        // A chart from a Helm repository keeps its version unless one is given.
+        _ => Ok(Target {
+            id: service.id.clone(),
+            name: service.name.clone(),
+            kind: entry.kind,
+            field,
+            version,
+        }),
+    }
+}
+
+/// The batched deploy: every listed service, one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployPlan {
+    pub targets: Vec<Target>,
+    pub terraform_action: Option<TerraformAction>,
+}
+
+impl DeployPlan {
+    pub fn new(config: &Config, services: &[ServiceInfo]) -> Result<DeployPlan, InputError> {
+        let targets = resolve(&config.entries, services)?
+            .iter()
+            .map(|(entry, service)| target(config, entry, service))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(DeployPlan {
+            targets,
+            terraform_action: config.terraform_action,
+        })
+    }
+
+    /// The `DeployAllRequest` body, exactly: absent versions omitted.
+    pub fn request(&self) -> DeployAllRequest {
+        let mut request = DeployAllRequest::default();
+        for t in &self.targets {
+            let version = t.version.clone();
+            let field = |f: VersionField| version.clone().filter(|_| t.field == f);
+            match t.kind {
+                ServiceKind::Application => request.applications.push(ApplicationDeploy {
+                    application_id: t.id.clone(),
+                    git_commit_id: field(VersionField::GitCommit),
+                }),
+                ServiceKind::Container => request.containers.push(ContainerDeploy {
+                    id: t.id.clone(),
+                    image_tag: field(VersionField::ImageTag),
+                }),
+                ServiceKind::Job => request.jobs.push(JobDeploy {
+                    id: Some(t.id.clone()),
+                    image_tag: field(VersionField::ImageTag),
+                    git_commit_id: field(VersionField::GitCommit),
+                }),
+                ServiceKind::Helm => request.helms.push(HelmDeploy {
+                    id: t.id.clone(),
+                    chart_version: field(VersionField::ChartVersion),
+                    git_commit_id: field(VersionField::GitCommit),
+                }),
+                ServiceKind::Database => request.databases.push(t.id.clone()),
+                ServiceKind::Terraform => request.terraforms.push(TerraformDeploy {
+                    id: t.id.clone(),
+                    git_commit_id: field(VersionField::GitCommit),
+                    action: self.terraform_action,
+                }),
+            }
+        }
+        request
+    }
+
+    /// The plan as a table, for the log.
+    pub fn describe(&self) -> String {
+        let width = self
+            .targets
+            .iter()
+            .map(|t| t.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(4);
+        let mut text = String::new();
+        for t in &self.targets {
+            let version = match &t.version {
+                Some(v) => format!("{} {v}", t.field.label()),
+                None if t.field == VersionField::ChartVersion => {
+                    "chart version unchanged".to_string()
+                }
+                None => String::new(),
+            };
+            let _ = writeln!(
+                text,
+                "  {:<width$}  {:<11}  {}  {}",
+                t.name,
+                t.kind.to_string(),
+                t.id,
+                version
+            );
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::{Invocation, RawInputs};
+
+    fn services() -> Vec<ServiceInfo> {
+        serde_json::from_value(serde_json::json!([
+            {"id": "a1000000-0000-4000-8000-000000000001", "name": "API", "service_type": "APPLICATION"},
+            {"id": "c1000000-0000-4000-8000-000000000001", "name": "worker", "service_type": "CONTAINER"},
+            {"id": "b1000000-0000-4000-8000-000000000001", "name": "migrate", "service_type": "JOB", "source": {"image": {"tag": "1"}}},
+            {"id": "b1000000-0000-4000-8000-000000000002", "name": "report", "service_type": "JOB", "source": {"docker": {}}},
+            {"id": "d1000000-0000-4000-8000-000000000001", "name": "ingress", "service_type": "HELM", "source": {"repository": {}}},
+            {"id": "e1000000-0000-4000-8000-000000000001", "name": "pg", "service_type": "DATABASE"},
+            {"id": "f1000000-0000-4000-8000-000000000001", "name": "infra", "service_type": "TERRAFORM"},
+            {"id": "99000000-0000-4000-8000-000000000001", "name": "argo", "service_type": "ARGOCD_APP"},
+        ]))
+        .unwrap()
+    }
+
+    fn config(pairs: &[(&'static str, &str)]) -> Config {
+        let mut raw = RawInputs::default()
+            .with("api-token", "t")
+            .with("environment-id", "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10")
+            .with("commit-sha", "abc");
+        for (k, v) in pairs {
+            raw = raw.with(k, v);
+        }
+        Config::parse(&raw, &Invocation::default()).unwrap()
+    }
+
+    #[test]
+    fn names_are_case_insensitive_and_versions_follow_the_source() {
+        let c = config(&[
+            ("applications", "api"),
+            ("jobs", "migrate,report=def"),
+            ("helms", "ingress"),
+            ("databases", "pg"),
+        ]);
+        let plan = DeployPlan::new(&c, &services()).unwrap();
+        let body = serde_json::to_value(plan.request()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "applications": [{"application_id": "a1000000-0000-4000-8000-000000000001", "git_commit_id": "abc"}],
+                "jobs": [
+                    {"id": "b1000000-0000-4000-8000-000000000001", "image_tag": "abc"},
+                    {"id": "b1000000-0000-4000-8000-000000000002", "git_commit_id": "def"}
+                ],
+                "helms": [{"id": "d1000000-0000-4000-8000-000000000001"}],
+                "databases": ["e1000000-0000-4000-8000-000000000001"]
+            })
+        );
+    }
+
+    #[test]
+    fn wrong_kind_unknown_name_and_duplicates_are_input_errors() {
+        let err = DeployPlan::new(&config(&[("applications", "worker")]), &services()).unwrap_err();
+        assert_eq!(
+            (err.input.as_str(), err.entry.as_deref()),
+            ("applications", Some("worker"))
+        );
+        assert!(err.hint.unwrap().contains("containers"));
+        let err = DeployPlan::new(&config(&[("applications", "apii")]), &services()).unwrap_err();
+        assert!(err.hint.unwrap().contains("API"));
+        let err = DeployPlan::new(
+            &config(&[("applications", "api,a1000000-0000-4000-8000-000000000001")]),
+            &services(),
+        )
+        .unwrap_err();
+        assert!(err.problem.contains("twice"));
+        let err = DeployPlan::new(&config(&[("containers", "argo")]), &services()).unwrap_err();
+        assert!(err.hint.unwrap().contains("ARGOCD_APP"));
+    }
+
+    #[test]
+    fn terraform_action_is_sent_with_each_terraform() {
+        let c = config(&[("terraforms", "infra"), ("terraform-action", "plan")]);
+        let body =
+            serde_json::to_value(DeployPlan::new(&c, &services()).unwrap().request()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"terraforms": [{"id": "f1000000-0000-4000-8000-000000000001", "git_commit_id": "abc", "action": "PLAN"}]})
+        );
+    }
+}

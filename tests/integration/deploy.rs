@@ -1,0 +1,460 @@
+//! `command: deploy`: the batched request, the wait, and the outcomes.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn mixed_plan_sends_one_exact_batched_request() {
+    let server = qovery(vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")]).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/service/deploy")))
+        .and(header("authorization", format!("Token {TOKEN}").as_str()))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "applications": [
+                {"application_id": API, "git_commit_id": SHA},
+                {"application_id": WEB, "git_commit_id": SHA}
+            ],
+            "containers": [{"id": WORKER, "image_tag": "1.4.2"}],
+            "jobs": [{"id": MIGRATE, "image_tag": SHA}, {"id": REPORT, "git_commit_id": SHA}],
+            "helms": [{"id": INGRESS, "chart_version": "4.11.2"}],
+            "databases": [POSTGRES]
+        })))
+        .respond_with(ResponseTemplate::new(202).set_body_json(env_status(
+            "DEPLOYMENT_QUEUED",
+            Some(OURS),
+            &format!("{ENV}-41"),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api,\nWEB")
+        .env("INPUT_CONTAINERS", "worker=1.4.2")
+        .env("INPUT_JOBS", format!("migrate, {REPORT}"))
+        .env("INPUT_HELMS", "ingress-nginx")
+        .env("INPUT_DATABASES", "postgres")
+        .env("INPUT_CHART-VERSION", "4.11.2")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+
+    for request in requests(&server).await {
+        assert!(
+            request
+                .headers
+                .get("user-agent")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("qovery-deploy/")
+        );
+        assert_eq!(
+            request
+                .headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            format!("Token {TOKEN}")
+        );
+        assert!(!request.url.path().ends_with('/'), "{}", request.url);
+    }
+    assert_eq!(writes(&server).await, 1);
+}
+
+#[tokio::test]
+async fn the_previous_deployments_deployed_is_never_taken_for_ours() {
+    // Baseline, then two polls still showing the previous deployment, then ours.
+    let server = qovery(vec![
+        previous_deployed(),
+        previous_deployed(),
+        previous_deployed(),
+        ours("BUILDING", "BUILDING"),
+        ours("DEPLOYED", "DEPLOYED"),
+    ])
+    .await;
+    accept_deploy(&server).await;
+
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    // One request per tick, and none after ours reached DEPLOYED.
+    assert_eq!(
+        count(&server, "GET", &format!("/environment/{ENV}/statuses")).await,
+        5
+    );
+    assert!(
+        out.contains("queued: the environment is busy with deployment request"),
+        "{out}"
+    );
+    assert!(out.contains("api: DEPLOYED -> BUILDING"), "{out}");
+    assert!(out.contains("api: BUILDING -> DEPLOYED"), "{out}");
+    // One line per change, not per poll.
+    assert_eq!(out.matches("queued:").count(), 1, "{out}");
+}
+
+#[tokio::test]
+async fn an_error_state_exits_1_naming_the_service() {
+    let mut failed = ours("DEPLOYMENT_ERROR", "DEPLOYED");
+    failed["applications"][0]["state"] = json!("BUILD_ERROR");
+    let server = qovery(vec![
+        previous_deployed(),
+        ours("BUILDING", "BUILDING"),
+        failed,
+    ])
+    .await;
+    accept_deploy(&server).await;
+
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api,web")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("deployment failed: api BUILD_ERROR"), "{err}");
+    assert!(!err.contains("web DEPLOYED"), "{err}");
+    assert_eq!(writes(&server).await, 1, "no cancel after a failure");
+}
+
+async fn stuck_deployment(status: serde_json::Value) -> wiremock::MockServer {
+    let server = qovery(vec![previous_deployed(), ours("DEPLOYING", "DEPLOYING")]).await;
+    accept_deploy(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/status")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(status))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/cancelDeployment")))
+        .respond_with(ResponseTemplate::new(202).set_body_json(env_status(
+            "CANCELING",
+            Some(OURS),
+            &format!("{ENV}-42"),
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/deploymentQueue/{OURS}/cancelDeployment")))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn timeout_cancels_our_running_deployment_and_exits_3() {
+    let server = stuck_deployment(env_status("DEPLOYING", Some(OURS), &format!("{ENV}-42"))).await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_TIMEOUT", "3s")
+        .env("INPUT_FORCE-CANCEL", "true")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let cancels: Vec<_> = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.url.path() == format!("/environment/{ENV}/cancelDeployment"))
+        .collect();
+    assert_eq!(cancels.len(), 1);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&cancels[0].body).unwrap(),
+        json!({"force_cancel": true})
+    );
+    assert_eq!(
+        count(
+            &server,
+            "POST",
+            &format!("/deploymentQueue/{OURS}/cancelDeployment")
+        )
+        .await,
+        0
+    );
+    assert!(
+        stdout(&output).contains("cancel: cancel of deployment request"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[tokio::test]
+async fn cancel_on_timeout_false_cancels_nothing() {
+    let server = stuck_deployment(env_status("DEPLOYING", Some(OURS), &format!("{ENV}-42"))).await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_TIMEOUT", "2s")
+        .env("INPUT_CANCEL-ON-TIMEOUT", "false")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(writes(&server).await, 1, "only the deploy itself");
+    assert!(stdout(&output).contains("left running") || stderr(&output).contains("left running"));
+}
+
+#[tokio::test]
+async fn timeout_while_queued_behind_another_cancels_only_our_queued_request() {
+    let other = "22222222-2222-4222-8222-222222222222";
+    let server = qovery(vec![
+        previous_deployed(),
+        statuses("DEPLOYING", Some(other), &format!("{ENV}-42"), "DEPLOYING"),
+    ])
+    .await;
+    accept_deploy(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/status")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(env_status(
+            "DEPLOYING",
+            Some(other),
+            &format!("{ENV}-42"),
+        )))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/deploymentQueue")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
+            {"identifier": {"deployment_request_id": OURS, "environment_id": ENV},
+             "auditing_data": {"triggered_by": "ci"}, "trigger_action": "DEPLOY", "stages": []}
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/deploymentQueue/{OURS}/cancelDeployment")))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/cancelDeployment")))
+        .respond_with(ResponseTemplate::new(202))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_TIMEOUT", "2s")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(
+        stdout(&output).contains("removed deployment request"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[tokio::test]
+async fn sigterm_while_waiting_cancels_and_exits_5() {
+    let server = stuck_deployment(env_status("DEPLOYING", Some(OURS), &format!("{ENV}-42"))).await;
+    let mut child = spawnable(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until it is polling.
+    let started = Instant::now();
+    while count(&server, "GET", &format!("/environment/{ENV}/statuses")).await < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never started polling"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signalled = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "did not exit within 5s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        exit.code(),
+        Some(5),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert_eq!(
+        count(
+            &server,
+            "POST",
+            &format!("/environment/{ENV}/cancelDeployment")
+        )
+        .await,
+        1
+    );
+    assert!(stderr(&output).contains("SIGTERM"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn unknown_states_do_not_crash_and_keep_waiting() {
+    let mut strange = ours("HYPERSPACE", "QUANTUM_LEAP");
+    strange["environment"]["brand_new_field"] = json!({"nested": [1, 2]});
+    strange["applications"][0]["status_details"]["status"] = json!("TELEPORTING");
+    let server = qovery(vec![
+        previous_deployed(),
+        strange.clone(),
+        strange,
+        ours("DEPLOYED", "DEPLOYED"),
+    ])
+    .await;
+    accept_deploy(&server).await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("api: DEPLOYED -> QUANTUM_LEAP"));
+    assert_eq!(
+        count(&server, "GET", &format!("/environment/{ENV}/statuses")).await,
+        4
+    );
+}
+
+#[tokio::test]
+async fn wait_false_returns_after_the_202_with_the_request_id() {
+    let server = qovery(vec![previous_deployed()]).await;
+    accept_deploy(&server).await;
+    let dir = temp_dir("nowait");
+    let output_file = dir.join("output");
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_WAIT", "false")
+        .env("GITHUB_OUTPUT", &output_file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(stdout(&output).contains(OURS));
+    assert_eq!(
+        count(&server, "GET", &format!("/environment/{ENV}/statuses")).await,
+        1,
+        "baseline only"
+    );
+    let outputs = parse_github_output(&std::fs::read_to_string(output_file).unwrap());
+    assert_eq!(outputs["result"], "queued");
+    assert_eq!(outputs["deployment-request-id"], OURS);
+}
+
+#[tokio::test]
+async fn a_conflict_on_deploy_exits_4_and_says_why() {
+    let server = qovery(vec![previous_deployed()]).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/service/deploy")))
+        .respond_with(
+            ResponseTemplate::new(409)
+                .set_body_json(json!({"message": "Operation is in progress"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        stderr(&output).contains("another deployment or operation is in progress"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn outputs_and_summary_are_written_for_github() {
+    let server = qovery(vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")]).await;
+    accept_deploy(&server).await;
+    let dir = temp_dir("outputs");
+    let (output_file, summary_file) = (dir.join("output"), dir.join("summary"));
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_CONTAINERS", "worker")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("GITHUB_STEP_SUMMARY", &summary_file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let outputs = parse_github_output(&std::fs::read_to_string(&output_file).unwrap());
+    assert_eq!(outputs["result"], "success");
+    assert_eq!(outputs["state"], "DEPLOYED");
+    assert_eq!(outputs["deployment-request-id"], OURS);
+    assert_eq!(outputs["execution-id"], format!("{ENV}-42"));
+    assert_eq!(
+        outputs["console-url"],
+        format!(
+            "https://console.qovery.com/organization/{ORG}/project/{PROJECT}/environment/{ENV}/deployment/{ENV}-42"
+        )
+    );
+    assert!(outputs["duration-seconds"].parse::<u64>().is_ok());
+    let services: serde_json::Value = serde_json::from_str(&outputs["services"]).unwrap();
+    assert_eq!(
+        services[1],
+        json!({"id": WORKER, "name": "worker", "type": "CONTAINER", "state": "DEPLOYED", "version": SHA, "deployment_request_id": OURS})
+    );
+    let summary = std::fs::read_to_string(&summary_file).unwrap();
+    assert_eq!(
+        summary
+            .lines()
+            .filter(|l| l.starts_with("| api |") || l.starts_with("| worker |"))
+            .count(),
+        2,
+        "{summary}"
+    );
+    assert!(summary.contains(&outputs["console-url"]));
+    let out = stdout(&output);
+    assert!(
+        out.contains("::group::Plan") && out.contains("::endgroup::"),
+        "{out}"
+    );
+}

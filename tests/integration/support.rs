@@ -1,0 +1,240 @@
+//! Fixtures shared by the integration tests: a wiremock Qovery, its canned answers, and the real
+//! binary run against it with a scrubbed environment.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const ENV: &str = "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10";
+pub const ORG: &str = "3d5b5d1c-5a45-4b8e-9f0e-2f4f8c1a0b01";
+pub const PROJECT: &str = "6a1f0f0e-8c2b-4d7e-a1b3-5c9d7e2f4a02";
+pub const API: &str = "a1000000-0000-4000-8000-000000000001";
+pub const WEB: &str = "a1000000-0000-4000-8000-000000000002";
+pub const WORKER: &str = "c1000000-0000-4000-8000-000000000001";
+pub const MIGRATE: &str = "b1000000-0000-4000-8000-000000000001";
+pub const REPORT: &str = "b1000000-0000-4000-8000-000000000002";
+pub const INGRESS: &str = "d1000000-0000-4000-8000-000000000001";
+pub const CHARTS: &str = "d1000000-0000-4000-8000-000000000002";
+pub const POSTGRES: &str = "e1000000-0000-4000-8000-000000000001";
+pub const INFRA: &str = "f1000000-0000-4000-8000-000000000001";
+/// Our deployment request, as the deploy POST returns it.
+pub const OURS: &str = "11111111-1111-4111-8111-111111111111";
+/// The previous deployment's request.
+pub const PREVIOUS: &str = "99999999-9999-4999-8999-999999999999";
+pub const SHA: &str = "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a";
+/// Distinctive so that a leak anywhere is found by a plain substring search.
+pub const TOKEN: &str = "qov_SECRET_test_token_5f0c1d9e";
+
+pub fn services() -> Value {
+    let git = json!({"provider": "GITHUB", "owner": "acme", "url": "https://github.com/acme/app.git", "name": "acme/app"});
+    json!({"results": [
+        {"id": API, "name": "api", "service_type": "APPLICATION", "git_repository": git},
+        {"id": WEB, "name": "Web", "service_type": "APPLICATION", "git_repository": git},
+        {"id": WORKER, "name": "worker", "service_type": "CONTAINER", "image_name": "acme/worker", "tag": "1.4.0"},
+        {"id": MIGRATE, "name": "migrate", "service_type": "JOB", "job_type": "LIFECYCLE",
+         "source": {"image": {"image_name": "acme/migrate", "tag": "1.4.0"}}},
+        {"id": REPORT, "name": "report", "service_type": "JOB", "job_type": "CRON",
+         "source": {"docker": {"git_repository": git, "dockerfile_path": "Dockerfile"}}},
+        {"id": INGRESS, "name": "ingress-nginx", "service_type": "HELM",
+         "source": {"repository": {"chart_name": "ingress-nginx", "chart_version": "4.11.1", "repository": {"id": ORG, "name": "r", "url": "https://x"}}}},
+        {"id": CHARTS, "name": "charts", "service_type": "HELM", "source": {"git": {"git_repository": git}}},
+        {"id": POSTGRES, "name": "postgres", "service_type": "DATABASE", "type": "POSTGRESQL", "mode": "CONTAINER"},
+        {"id": INFRA, "name": "infra", "service_type": "TERRAFORM", "terraform_files_source": {"git": {"git_repository": git}}}
+    ]})
+}
+
+/// `EnvironmentStatuses` where every service shows `service_state`.
+pub fn statuses(
+    env_state: &str,
+    request: Option<&str>,
+    execution: &str,
+    service_state: &str,
+) -> Value {
+    let service = |id: &str| {
+        json!({"id": id, "state": service_state, "service_deployment_status": "UP_TO_DATE",
+               "status_details": {"action": "DEPLOY", "status": "ONGOING", "sub_action": "NONE"},
+               "is_part_last_deployment": true, "deployment_request_id": request,
+               "deployment_requests_count": 0, "execution_id": execution,
+               "steps": {"total_duration_sec": 42, "total_computing_duration_sec": 40, "details": []}})
+    };
+    json!({
+        "environment": env_status(env_state, request, execution),
+        "applications": [service(API), service(WEB)],
+        "containers": [service(WORKER)],
+        "jobs": [service(MIGRATE), service(REPORT)],
+        "helms": [service(INGRESS), service(CHARTS)],
+        "databases": [service(POSTGRES)],
+        "terraforms": [service(INFRA)]
+    })
+}
+
+pub fn env_status(state: &str, request: Option<&str>, execution: &str) -> Value {
+    json!({"id": ENV, "state": state, "last_deployment_state": state, "last_deployment_id": execution,
+           "last_deployment_date": "2026-11-20T10:00:00Z", "deployment_status": "UP_TO_DATE",
+           "deployment_request_id": request, "origin": "API", "triggered_by": "ci"})
+}
+
+/// The previous deployment, finished: what the environment shows before ours starts.
+pub fn previous_deployed() -> Value {
+    statuses("DEPLOYED", Some(PREVIOUS), &format!("{ENV}-41"), "DEPLOYED")
+}
+
+pub fn ours(state: &str, service_state: &str) -> Value {
+    statuses(state, Some(OURS), &format!("{ENV}-42"), service_state)
+}
+
+/// Answers a sequence of responses, repeating the last one.
+pub struct Sequence {
+    items: Vec<ResponseTemplate>,
+    next: AtomicUsize,
+}
+
+impl Sequence {
+    pub fn of(items: Vec<ResponseTemplate>) -> Sequence {
+        Sequence {
+            items,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn json(bodies: Vec<Value>) -> Sequence {
+        Sequence::of(
+            bodies
+                .into_iter()
+                .map(|b| ResponseTemplate::new(200).set_body_json(b))
+                .collect(),
+        )
+    }
+}
+
+impl Respond for Sequence {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let i = self
+            .next
+            .fetch_add(1, Ordering::SeqCst)
+            .min(self.items.len() - 1);
+        self.items[i].clone()
+    }
+}
+
+/// A Qovery with the fixture environment, its services, and the given `/statuses` answers (the
+/// first one is the baseline read before the deploy).
+pub async fn qovery(statuses: Vec<Value>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": ENV, "name": "staging", "organization": {"id": ORG}, "project": {"id": PROJECT}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/services")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(services()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/statuses")))
+        .respond_with(Sequence::json(statuses))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The deploy POST, answering 202 with our request id.
+pub async fn accept_deploy(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/service/deploy")))
+        .respond_with(ResponseTemplate::new(202).set_body_json(env_status(
+            "DEPLOYMENT_QUEUED",
+            Some(OURS),
+            &format!("{ENV}-41"),
+        )))
+        .mount(server)
+        .await;
+}
+
+pub async fn requests(server: &MockServer) -> Vec<Request> {
+    server.received_requests().await.unwrap_or_default()
+}
+
+pub async fn count(server: &MockServer, verb: &str, route: &str) -> usize {
+    requests(server)
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == verb && r.url.path() == route)
+        .count()
+}
+
+/// Requests that could change something.
+pub async fn writes(server: &MockServer) -> usize {
+    requests(server)
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .count()
+}
+
+/// The environment every run starts from: only the inputs a test gives.
+fn base_env(api_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("RUST_BACKTRACE", "0".into()),
+        ("INPUT_API-TOKEN", TOKEN.into()),
+        ("INPUT_ENVIRONMENT-ID", ENV.into()),
+        ("INPUT_API-URL", api_url.into()),
+        ("INPUT_POLL-INTERVAL", "1s".into()),
+        ("INPUT_COMMIT-SHA", SHA.into()),
+    ]
+}
+
+/// The binary with a scrubbed environment, for runs that are waited on.
+pub fn command(api_url: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(assert_cmd::cargo::cargo_bin!("qovery-deploy"));
+    cmd.env_clear()
+        .envs(base_env(api_url))
+        .timeout(std::time::Duration::from_secs(60));
+    cmd
+}
+
+/// The same, as a plain `Command`, for runs a test signals while they wait.
+pub fn spawnable(api_url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("qovery-deploy"));
+    cmd.env_clear().envs(base_env(api_url));
+    cmd
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fresh temporary directory for files a run writes.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("qovery-deploy-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Parses `$GITHUB_OUTPUT` (`name=value` and `name<<DELIM … DELIM`).
+pub fn parse_github_output(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut outputs = std::collections::BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            let value: Vec<&str> = lines.by_ref().take_while(|l| *l != delimiter).collect();
+            outputs.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            outputs.insert(name.to_string(), value.to_string());
+        }
+    }
+    outputs
+}
