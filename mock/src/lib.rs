@@ -1,0 +1,48 @@
+//! `qovery-mock`: a stateful local mock of the Qovery REST API.
+//!
+//! It serves one fixture environment (see [`ids`]) and simulates deployments with a
+//! deterministic, time-driven state machine: a deployment request is queued, picked up one
+//! step later, builds for one step, deploys for one step and ends `DEPLOYED` (or fails, hangs,
+//! waits behind another deployment... depending on the [`Scenario`]).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use qovery_mock::{MockConfig, MockServer, Scenario};
+//!
+//! let server = MockServer::spawn(MockConfig {
+//!     scenario: Scenario::Stale,
+//!     step: std::time::Duration::from_millis(100),
+//! })
+//! .await?;
+//! let api_url = server.url(); // http://127.0.0.1:PORT
+//! // ... run the client against `api_url` ...
+//! for request in server.requests() {
+//!     println!("{} {}", request.method, request.path);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod clock;
+mod error;
+mod fixtures;
+mod record;
+mod routes;
+mod scenario;
+mod server;
+mod stages;
+mod state;
+mod validate;
+
+pub use fixtures::{DEMO_TOKEN, ids};
+pub use record::RecordedRequest;
+pub use scenario::{ParseScenarioError, Scenario};
+pub use server::{MockConfig, MockServer};
+
+/// Fixture service names with their ids and types, for printing (`name`, `TYPE`, `id`).
+pub fn fixture_services() -> Vec<(&'static str, &'static str, &'static str)> {
+    fixtures::SERVICES
+        .iter()
+        .map(|service| (service.name, service.service_type.as_str(), service.id))
+        .collect()
+}

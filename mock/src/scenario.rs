@@ -1,0 +1,143 @@
+//! The behaviours the mock can be started in.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How the mock behaves. Selected once per server (`--scenario NAME` on the command line).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// Deployments are picked up one step after being queued and succeed.
+    #[default]
+    Happy,
+    /// Like `happy`, but pickup takes three steps: the previous deployment's `DEPLOYED`
+    /// keeps being reported for longer (the stale-status trap).
+    Stale,
+    /// The first service of every deployment fails; the environment ends in `DEPLOYMENT_ERROR`.
+    Fail,
+    /// Deployments reach `DEPLOYING` (jobs: `EXECUTING`) and stay there until cancelled.
+    Stuck,
+    /// Someone else's deployment is already running; ours waits in the queue behind it.
+    Queued,
+    /// Like `queued`, but the other deployment never finishes.
+    QueuedStuck,
+    /// Every 3rd request answers 503 and the 5th answers 429 (`Retry-After: 1`).
+    Flaky,
+    /// Every deploy call answers 409 "Operation is in progress".
+    Busy,
+    /// Every request answers 401.
+    Unauthorized,
+}
+
+impl Scenario {
+    /// Every scenario, in documentation order.
+    pub const ALL: [Scenario; 9] = [
+        Scenario::Happy,
+        Scenario::Stale,
+        Scenario::Fail,
+        Scenario::Stuck,
+        Scenario::Queued,
+        Scenario::QueuedStuck,
+        Scenario::Flaky,
+        Scenario::Busy,
+        Scenario::Unauthorized,
+    ];
+
+    /// The kebab-case name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Happy => "happy",
+            Scenario::Stale => "stale",
+            Scenario::Fail => "fail",
+            Scenario::Stuck => "stuck",
+            Scenario::Queued => "queued",
+            Scenario::QueuedStuck => "queued-stuck",
+            Scenario::Flaky => "flaky",
+            Scenario::Busy => "busy",
+            Scenario::Unauthorized => "unauthorized",
+        }
+    }
+
+    /// One line describing the scenario (used by `--help`).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Scenario::Happy => "deployments are picked up after one step and succeed",
+            Scenario::Stale => "pickup takes 3 steps; the previous DEPLOYED is reported meanwhile",
+            Scenario::Fail => "the first service of each deployment fails",
+            Scenario::Stuck => "deployments stay DEPLOYING (jobs EXECUTING) until cancelled",
+            Scenario::Queued => "another deployment runs for 4 steps; ours waits in the queue",
+            Scenario::QueuedStuck => "another deployment never finishes; ours stays queued",
+            Scenario::Flaky => "every 3rd request answers 503, the 5th answers 429",
+            Scenario::Busy => "deploy calls answer 409 Operation is in progress",
+            Scenario::Unauthorized => "every request answers 401",
+        }
+    }
+
+    /// The comma-separated list of valid names.
+    pub fn valid_names() -> String {
+        Scenario::ALL
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Returned by [`Scenario::from_str`] for an unknown name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseScenarioError {
+    /// The name that was given.
+    pub given: String,
+}
+
+impl fmt::Display for ParseScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown scenario `{}` (valid: {})",
+            self.given,
+            Scenario::valid_names()
+        )
+    }
+}
+
+impl std::error::Error for ParseScenarioError {}
+
+impl FromStr for Scenario {
+    type Err = ParseScenarioError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL
+            .into_iter()
+            .find(|scenario| scenario.name() == s)
+            .ok_or_else(|| ParseScenarioError {
+                given: s.to_owned(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for scenario in Scenario::ALL {
+            assert_eq!(scenario.to_string().parse::<Scenario>(), Ok(scenario));
+        }
+        assert_eq!("queued-stuck".parse(), Ok(Scenario::QueuedStuck));
+    }
+
+    #[test]
+    fn unknown_name_lists_valid_ones() {
+        let err = "sad".parse::<Scenario>().unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("`sad`"), "{message}");
+        assert!(message.contains("happy, stale, fail"), "{message}");
+    }
+}
