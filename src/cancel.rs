@@ -5,10 +5,31 @@
 //!   finished is never the one cancelled.
 //! - Ours still waits in the queue behind someone else's: `POST /deploymentQueue/{R}/cancelDeployment`.
 //! - A 409 answer: read the status once more and report what is true.
+//!
+//! (`command: cancel`, which cancels whatever runs in the environment, is [`crate::cancel_command`].)
+
+use std::time::{Duration, Instant};
 
 use crate::api::types::{EnvironmentStatus, StateClass};
 use crate::api::{ApiError, Client};
-use crate::wait::Tracker;
+use crate::wait::{Stop, Tracker};
+
+/// How long a cancel may take after the timeout passed: the step's budget is spent, but leaving our
+/// deployment running would be worse.
+pub const CANCEL_BUDGET_AFTER_TIMEOUT: Duration = Duration::from_secs(20);
+/// GitHub sends SIGTERM 7.5 s after SIGINT and kills 2.5 s later: the cancel must fit well inside.
+pub const CANCEL_BUDGET_AFTER_SIGNAL: Duration = Duration::from_secs(6);
+
+/// The client a cancel uses after a wait stopped: a budget of its own, and no retries when the
+/// runner is about to kill us.
+pub fn cancel_client(client: &Client, stop: Stop) -> Client {
+    match stop {
+        Stop::TimedOut => client.with_deadline(Instant::now() + CANCEL_BUDGET_AFTER_TIMEOUT),
+        Stop::Interrupted(_) => client
+            .with_deadline(Instant::now() + CANCEL_BUDGET_AFTER_SIGNAL)
+            .without_retries(),
+    }
+}
 
 /// What the cancel did, in words fit for the log and the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +50,23 @@ impl Cancelled {
             }
         }
     }
+}
+
+/// Cancels each of our requests, the last listed first: requests queue in the order they were
+/// sent, so the ones behind are removed from the queue before the running one is stopped (which
+/// would let the next one start).
+pub async fn cancel_all(
+    client: &Client,
+    environment_id: &str,
+    trackers: &[&Tracker],
+    force: bool,
+) -> Vec<Cancelled> {
+    let mut outcomes = Vec::with_capacity(trackers.len());
+    for tracker in trackers.iter().rev() {
+        outcomes.push(cancel_own(client, environment_id, tracker, force).await);
+    }
+    outcomes.reverse();
+    outcomes
 }
 
 pub async fn cancel_own(
@@ -101,7 +139,7 @@ async fn cancel_running(
         .cancel_environment_deployment(environment_id, force)
         .await
     {
-        Ok(()) => Ok(Cancelled::Requested(format!(
+        Ok(_) => Ok(Cancelled::Requested(format!(
             "cancel of deployment request {ours} accepted by Qovery{}",
             if force { " (force)" } else { "" }
         ))),

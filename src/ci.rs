@@ -8,7 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use crate::inputs::Invocation;
 use crate::report::{Report, RunResult};
@@ -163,7 +163,7 @@ impl Ci {
     pub fn publish(&self, report: &Report) -> anyhow::Result<()> {
         let outputs = report.outputs();
         if let Some(path) = &self.github_output {
-            append(path, &github_outputs(&outputs)?)?;
+            append(path, &github_outputs(&outputs))?;
         }
         if let Some(path) = &self.step_summary {
             append(path, &self.redact(&summary_markdown(report)))?;
@@ -178,51 +178,74 @@ impl Ci {
     /// The closing lines: a table of the services and the result, readable in any log.
     pub fn print_summary(&self, report: &Report) {
         if !report.services.is_empty() {
-            let name_width = report
+            let rows: Vec<[String; 5]> = report
                 .services
                 .iter()
-                .map(|s| s.name.len())
-                .max()
-                .unwrap_or(4)
-                .max(7);
-            self.line(&format!(
-                "  {:<name_width$}  {:<11}  {:<20}  {:<18}  duration",
-                "service", "type", "version", "state"
-            ));
-            for s in &report.services {
-                let state = s
-                    .state
-                    .clone()
-                    .or_else(|| {
-                        s.skipped.map(|k| {
-                            if k {
-                                "skipped".into()
-                            } else {
-                                "not skipped".into()
-                            }
-                        })
-                    })
-                    .unwrap_or_else(|| "-".into());
-                let colored = match report.result {
-                    _ if state.ends_with("_ERROR") => self.paint(&format!("{state:<18}"), "31"),
-                    RunResult::Success => self.paint(&format!("{state:<18}"), "32"),
-                    _ => format!("{state:<18}"),
+                .map(|s| {
+                    [
+                        s.name.clone(),
+                        s.kind.to_lowercase(),
+                        s.version
+                            .as_deref()
+                            .map(short_version)
+                            .or(s.stage.clone())
+                            .unwrap_or_else(|| "-".into()),
+                        service_state(s),
+                        s.duration_seconds
+                            .map(|d| format!("{d}s"))
+                            .unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            let header = [
+                "service",
+                "type",
+                if report.services.iter().any(|s| s.stage.is_some()) {
+                    "stage"
+                } else {
+                    "version"
+                },
+                "state",
+                "duration",
+            ];
+            let width = |i: usize| {
+                rows.iter()
+                    .map(|r| r[i].len())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            };
+            let widths = [width(0), width(1), width(2), width(3)];
+            let line = |cells: [&str; 5], state: String| {
+                format!(
+                    "  {:<w0$}  {:<w1$}  {:<w2$}  {}  {}",
+                    cells[0],
+                    cells[1],
+                    cells[2],
+                    state,
+                    cells[4],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2]
+                )
+            };
+            self.line(&line(header, format!("{:<w$}", header[3], w = widths[3])));
+            for row in &rows {
+                let padded = format!("{:<w$}", row[3], w = widths[3]);
+                let state = if row[3].ends_with("_ERROR") || row[3] == "CANCELED" {
+                    self.paint(&padded, "31")
+                } else if report.result == RunResult::Success {
+                    self.paint(&padded, "32")
+                } else {
+                    padded
                 };
-                self.line(&format!(
-                    "  {:<name_width$}  {:<11}  {:<20}  {}  {}",
-                    s.name,
-                    s.kind.to_lowercase(),
-                    s.version.as_deref().or(s.stage.as_deref()).unwrap_or("-"),
-                    colored,
-                    s.duration_seconds
-                        .map(|d| format!("{d}s"))
-                        .unwrap_or_else(|| "-".into())
-                ));
+                self.line(&line([&row[0], &row[1], &row[2], &row[3], &row[4]], state));
             }
         }
-        let result = match report.result {
-            RunResult::Success | RunResult::Queued => self.paint(report.result.as_str(), "32;1"),
-            _ => self.paint(report.result.as_str(), "31;1"),
+        let result = if report.exit_code() == crate::error::code::SUCCESS {
+            self.paint(report.result.as_str(), "32;1")
+        } else {
+            self.paint(report.result.as_str(), "31;1")
         };
         let state = report
             .state
@@ -237,6 +260,31 @@ impl Ci {
             self.line(&format!("console: {url}"));
         }
     }
+}
+
+/// A full 40-character commit SHA is shortened to 12 for the log table; other versions stay whole.
+fn short_version(version: &str) -> String {
+    if version.len() == 40 && version.bytes().all(|b| b.is_ascii_hexdigit()) {
+        version[..12].to_string()
+    } else {
+        version.to_string()
+    }
+}
+
+/// A service's state for tables: its Qovery state, else its skip state (`skip`/`unskip`).
+fn service_state(s: &crate::report::ServiceReport) -> String {
+    s.state
+        .clone()
+        .or_else(|| {
+            s.skipped.map(|k| {
+                if k {
+                    "skipped".into()
+                } else {
+                    "not skipped".into()
+                }
+            })
+        })
+        .unwrap_or_else(|| "-".into())
 }
 
 fn unix_now() -> u64 {
@@ -268,22 +316,23 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// `$GITHUB_OUTPUT` lines. Multi-line values (and `services`, always) use the heredoc form with a
-/// random delimiter that the value is checked not to contain.
-fn github_outputs(outputs: &[(&'static str, String)]) -> anyhow::Result<String> {
+/// `$GITHUB_OUTPUT` lines. Multi-line values (and `services`, always) use the heredoc form. The
+/// delimiter need not be random (the OS may offer no randomness: an empty root has no
+/// `/dev/urandom`); it must only be absent from the value, which is what makes injection impossible.
+fn github_outputs(outputs: &[(&'static str, String)]) -> String {
     let mut text = String::new();
     for (name, value) in outputs {
         if *name != "services" && !value.contains(['\n', '\r']) {
             let _ = writeln!(text, "{name}={value}");
             continue;
         }
-        let delimiter = format!("ghadelimiter_{}", uuid::Uuid::new_v4().simple());
-        if value.contains(&delimiter) {
-            bail!("the value of output `{name}` contains its delimiter");
-        }
+        let delimiter = (0u32..)
+            .map(|n| format!("ghadelimiter_{}_{n}", std::process::id()))
+            .find(|d| !value.contains(d.as_str()))
+            .expect("some delimiter is absent from a finite value");
         let _ = write!(text, "{name}<<{delimiter}\n{value}\n{delimiter}\n");
     }
-    Ok(text)
+    text
 }
 
 /// GitLab's dotenv report: `QOVERY_NAME=value`, one line each, no quotes, under 5 KiB. The
@@ -298,19 +347,7 @@ fn dotenv(outputs: &[(&'static str, String)], report: &Report) -> String {
         DOTENV_LIMIT.saturating_sub(text.len() + "QOVERY_SERVICES=\n".len() + " +9999 more".len());
     let mut services = String::new();
     for (i, s) in report.services.iter().enumerate() {
-        let state = s
-            .state
-            .clone()
-            .or_else(|| {
-                s.skipped.map(|k| {
-                    if k {
-                        "SKIPPED".into()
-                    } else {
-                        "NOT_SKIPPED".into()
-                    }
-                })
-            })
-            .unwrap_or_else(|| "-".into());
+        let state = service_state(s).to_uppercase().replace(' ', "_");
         let item = format!("{}{}:{}", if i > 0 { "," } else { "" }, s.name, state);
         if services.len() + item.len() > budget {
             let _ = write!(services, " +{} more", report.services.len() - i);
@@ -342,19 +379,7 @@ pub fn summary_markdown(report: &Report) -> String {
     if !report.services.is_empty() {
         md.push_str("| Service | Type | Version | State | Duration |\n|---|---|---|---|---|\n");
         for s in &report.services {
-            let state = s
-                .state
-                .clone()
-                .or_else(|| {
-                    s.skipped.map(|k| {
-                        if k {
-                            "skipped".into()
-                        } else {
-                            "not skipped".into()
-                        }
-                    })
-                })
-                .unwrap_or_else(|| "-".into());
+            let state = service_state(s);
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} |",
@@ -430,12 +455,25 @@ mod tests {
 
     #[test]
     fn github_outputs_use_heredoc_for_services() {
-        let text = github_outputs(&report(2).outputs()).unwrap();
+        let text = github_outputs(&report(2).outputs());
         assert!(text.contains("result=success\n"));
         let start = text.find("services<<").unwrap();
         let delimiter = text[start + 10..].lines().next().unwrap();
         assert!(delimiter.starts_with("ghadelimiter_"));
         assert!(text.ends_with(&format!("{delimiter}\n")));
+    }
+
+    #[test]
+    fn a_value_never_contains_its_delimiter() {
+        let taken = format!("ghadelimiter_{}_0", std::process::id());
+        let text = github_outputs(&[("services", format!("[\"{taken}\"]"))]);
+        assert!(
+            text.starts_with(&format!(
+                "services<<ghadelimiter_{}_1\n",
+                std::process::id()
+            )),
+            "{text}"
+        );
     }
 
     #[test]

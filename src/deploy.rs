@@ -1,24 +1,18 @@
 //! `command: deploy`: preflight (read-only), one batched deploy, the wait, and the cancel on timeout
 //! or signal.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::api::Client;
-use crate::api::types::{Environment, EnvironmentStatuses};
-use crate::cancel::{Cancelled, cancel_own};
+use crate::api::types::{Environment, EnvironmentStatuses, ServiceInfo};
+use crate::cancel::{Cancelled, cancel_all, cancel_client};
 use crate::ci::Ci;
 use crate::error::Error;
 use crate::inputs::Config;
 use crate::plan::{DeployPlan, Target};
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
-use crate::wait::{self, ChangeLog, End, Tracker, Watch};
-
-/// How long a cancel may take after the timeout passed: the step's budget is spent, but leaving our
-/// deployment running would be worse.
-pub const CANCEL_BUDGET_AFTER_TIMEOUT: Duration = Duration::from_secs(20);
-/// GitHub sends SIGTERM 7.5 s after SIGINT and kills 2.5 s later: the cancel must fit well inside.
-pub const CANCEL_BUDGET_AFTER_SIGNAL: Duration = Duration::from_secs(6);
+use crate::wait::{self, ChangeLog, End, Pacer, Stop, Tracker, Watch};
 
 /// Links into the Qovery console (notes §11).
 #[derive(Debug, Clone)]
@@ -48,6 +42,15 @@ impl Console {
     pub fn environment(&self) -> &str {
         &self.environment
     }
+
+    /// One service's deployments, or the logs of one of its executions.
+    pub fn service(&self, service_id: &str, execution_id: Option<&str>) -> String {
+        let base = format!("{}/service/{service_id}/deployments", self.environment);
+        match execution_id {
+            Some(execution) => format!("{base}/logs/{execution}"),
+            None => base,
+        }
+    }
 }
 
 /// Reads what the run needs before writing anything; a signal here stops the run with nothing sent.
@@ -59,6 +62,24 @@ pub async fn preflight<T>(
         result = work => Ok(result?),
         signal = shutdown.wait() => Err(Error::Interrupted(signal)),
     }
+}
+
+/// The preflight of the deploy commands: the environment (for links), its services (to resolve
+/// names) and their statuses (the baseline the wait compares with). One after the other: a refused
+/// token stops at the first request instead of three.
+pub async fn read_environment(
+    client: &Client,
+    shutdown: &mut Shutdown,
+    id: &str,
+) -> Result<(Environment, Vec<ServiceInfo>, EnvironmentStatuses), Error> {
+    preflight(shutdown, async {
+        Ok((
+            client.environment(id).await?,
+            client.services(id).await?,
+            client.statuses(id).await?,
+        ))
+    })
+    .await
 }
 
 pub async fn run(
@@ -73,15 +94,7 @@ pub async fn run(
     let id = environment_id.as_str();
 
     ci.begin_section("Plan");
-    // One after the other: a refused token stops at the first request instead of three.
-    let (environment, services, baseline) = preflight(shutdown, async {
-        Ok((
-            client.environment(id).await?,
-            client.services(id).await?,
-            client.statuses(id).await?,
-        ))
-    })
-    .await?;
+    let (environment, services, baseline) = read_environment(client, shutdown, id).await?;
     let plan = DeployPlan::new(config, &services)?;
     let console = Console::new(config, &environment);
     ci.line(&format!(
@@ -128,81 +141,33 @@ pub async fn run(
     let mut tracker = Tracker::new(request_id, baseline.environment.last_deployment_id.clone());
     let mut changes = ChangeLog::new(&baseline, &plan.targets);
     let mut last = None;
-    let watch = Watch {
-        client,
-        environment_id: id,
-        poll_interval: config.poll_interval,
-        deadline,
-    };
-    let end = match shutdown.received() {
-        Some(signal) => End::Interrupted(signal),
-        None => {
-            wait::wait(
-                &watch,
-                &mut tracker,
-                &plan.targets,
-                &mut changes,
-                shutdown,
-                ci,
-                &mut last,
-            )
-            .await?
-        }
-    };
+    let mut pacer = Pacer::new(Watch::new(client, id, config, deadline), shutdown);
+    let end = wait::wait(
+        &mut pacer,
+        &mut tracker,
+        &plan.targets,
+        &mut changes,
+        ci,
+        &mut last,
+    )
+    .await?;
     ci.end_section();
 
     // The statuses the services' final states are read from, when they show our deployment.
     let statuses = match end {
-        End::Finished { state, statuses } => {
-            let verdict = wait::judge(&state, &plan.targets, &statuses, false)
+        End::Finished(done) => {
+            let verdict = wait::judge(&done.state, &plan.targets, &done.statuses, false)
                 .expect("an impatient judge always decides");
             if let Some(warning) = &verdict.warning {
                 ci.warning(warning);
             }
             report.result = verdict.result;
             report.reason = verdict.reason;
-            report.state = Some(state.to_string());
-            Some(*statuses)
+            report.state = Some(done.state.to_string());
+            Some(*done.statuses)
         }
-        End::TimedOut => {
-            report.result = RunResult::Timeout;
-            report.reason = Some(format!(
-                "the deployment did not finish within the timeout ({}s)",
-                config.timeout.as_secs()
-            ));
-            if config.cancel_on_timeout {
-                let outcome = cancel(
-                    client,
-                    id,
-                    &tracker,
-                    config.force_cancel,
-                    CANCEL_BUDGET_AFTER_TIMEOUT,
-                    false,
-                )
-                .await;
-                note_cancel(ci, report, &outcome);
-            } else {
-                let note =
-                    "cancel-on-timeout is false: the deployment was left running".to_string();
-                ci.warning(&note);
-                report.cancel_note = Some(note);
-            }
-            ours_last(report, &tracker, last)
-        }
-        End::Interrupted(signal) => {
-            // Cancel first: the runner kills us a few seconds after the signal.
-            let outcome = cancel(
-                client,
-                id,
-                &tracker,
-                config.force_cancel,
-                CANCEL_BUDGET_AFTER_SIGNAL,
-                true,
-            )
-            .await;
-            report.result = RunResult::Cancelled;
-            report.reason = Some(format!("the CI job was cancelled ({signal}) while waiting"));
-            note_cancel(ci, report, &outcome);
+        End::Stopped(stop) => {
+            cancel_after_stop(stop, config, client, ci, report, &[&tracker]).await;
             ours_last(report, &tracker, last)
         }
     };
@@ -231,34 +196,63 @@ fn ours_last(
     Some(last)
 }
 
-async fn cancel(
+/// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
+/// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
+/// us within seconds.
+pub async fn cancel_after_stop(
+    stop: Stop,
+    config: &Config,
     client: &Client,
-    id: &str,
-    tracker: &Tracker,
-    force: bool,
-    budget: Duration,
-    hurry: bool,
-) -> Cancelled {
-    let client = client.with_deadline(Instant::now() + budget);
-    let client = if hurry {
-        client.without_retries()
+    ci: &Ci,
+    report: &mut Report,
+    trackers: &[&Tracker],
+) {
+    let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
+    let outcomes = if cancel {
+        let client = cancel_client(client, stop);
+        let id = config.environment_id.to_string();
+        cancel_all(&client, &id, trackers, config.force_cancel).await
     } else {
-        client
+        Vec::new()
     };
-    cancel_own(&client, id, tracker, force).await
-}
-
-pub fn note_cancel(ci: &Ci, report: &mut Report, outcome: &Cancelled) {
-    match outcome {
-        Cancelled::Unconfirmed(text) => ci.warning(text),
-        Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => {
-            ci.progress(&format!("cancel: {text}"))
+    match stop {
+        Stop::TimedOut => {
+            report.result = RunResult::Timeout;
+            report.reason = Some(format!(
+                "the deployment did not finish within the timeout ({}s)",
+                config.timeout.as_secs()
+            ));
+        }
+        Stop::Interrupted(signal) => {
+            report.result = RunResult::Cancelled;
+            report.reason = Some(format!("the CI job was cancelled ({signal}) while waiting"));
+            report.interrupted_by = Some(signal);
         }
     }
-    report.cancel_note = Some(outcome.describe().to_string());
+    if cancel {
+        note_cancel(ci, report, &outcomes);
+    } else {
+        let note = "cancel-on-timeout is false: the deployment was left running".to_string();
+        ci.warning(&note);
+        report.cancel_note = Some(note);
+    }
 }
 
-fn service_report(target: &Target) -> ServiceReport {
+/// Logs what each cancel did and keeps it for the summary.
+pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
+    for outcome in outcomes {
+        match outcome {
+            Cancelled::Unconfirmed(text) => ci.warning(text),
+            Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => {
+                ci.progress(&format!("cancel: {text}"))
+            }
+        }
+    }
+    let notes: Vec<&str> = outcomes.iter().map(Cancelled::describe).collect();
+    report.cancel_note = Some(notes.join("; "));
+}
+
+pub fn service_report(target: &Target) -> ServiceReport {
     ServiceReport {
         id: target.id.clone(),
         name: target.name.clone(),

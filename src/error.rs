@@ -28,6 +28,12 @@ pub enum Error {
     /// The step's own files (`$GITHUB_OUTPUT`, the step summary, the dotenv report) could not be written.
     #[error("{0:#}")]
     Output(anyhow::Error),
+    /// `command: cancel` was refused (409) because another operation holds the environment, and
+    /// `wait` is false.
+    #[error(
+        "the environment is busy: Qovery refused the cancel (409) and the environment is still {state}, held by another operation\n  hint: retry when it ends, or set `wait: true` to wait for it to end"
+    )]
+    Busy { state: String },
     /// A signal arrived before anything was sent.
     #[error("interrupted by {0} before anything was sent to Qovery")]
     Interrupted(&'static str),
@@ -37,7 +43,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Input(_) | Error::Output(_) => code::BAD_INPUT,
-            Error::Api(_) => code::API,
+            Error::Api(_) | Error::Busy { .. } => code::API,
             Error::Interrupted(_) => code::CANCELLED,
         }
     }
@@ -47,6 +53,7 @@ impl Error {
         match self {
             Error::Input(_) => "qovery-deploy: bad input",
             Error::Api(_) => "qovery-deploy: Qovery API error",
+            Error::Busy { .. } => "qovery-deploy: environment busy",
             Error::Output(_) => "qovery-deploy: cannot write step outputs",
             Error::Interrupted(_) => "qovery-deploy: interrupted",
         }

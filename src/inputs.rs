@@ -634,6 +634,24 @@ impl Config {
             }
             _ => {}
         }
+        let versionless = match self.command {
+            Command::RedeployJob => {
+                Some("use `command: deploy-job` to deploy another version, or drop the `=VERSION`")
+            }
+            Command::Skip | Command::Unskip => Some("list the service by id or name alone"),
+            _ => None,
+        };
+        if let (Some(hint), Some(entry)) = (
+            versionless,
+            self.entries.iter().find(|e| e.version.is_some()),
+        ) {
+            return Err(InputError::new(
+                entry.kind.input(),
+                format!("`{}` takes no version", self.command.name()),
+            )
+            .entry(&entry.raw)
+            .hint(hint));
+        }
         if self.job_event.is_some()
             && !matches!(self.command, Command::DeployJob | Command::RedeployJob)
         {
@@ -1087,6 +1105,19 @@ mod tests {
             ),
             (base.clone().with("command", "deploy-job"), "applications"),
             (base.clone().with("command", "cancel"), "applications"),
+            (
+                base.clone()
+                    .with("command", "skip")
+                    .with("applications", "api=1"),
+                "applications",
+            ),
+            (
+                base.clone()
+                    .with("command", "redeploy-job")
+                    .with("applications", "")
+                    .with("jobs", "migrate=1"),
+                "jobs",
+            ),
             (
                 RawInputs::default()
                     .with("api-token", "t")

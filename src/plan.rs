@@ -41,6 +41,34 @@ pub struct Target {
     pub version: Option<String>,
 }
 
+impl Target {
+    /// A listed service with no version to send (`redeploy-job`, `skip`, `unskip`).
+    pub fn bare(entry: &Entry, service: &ServiceInfo) -> Target {
+        Target {
+            id: service.id.clone(),
+            name: service.name.clone(),
+            kind: entry.kind,
+            field: VersionField::None,
+            version: None,
+        }
+    }
+
+    /// The version, if it goes in `field`.
+    fn version_in(&self, field: VersionField) -> Option<String> {
+        self.version.clone().filter(|_| self.field == field)
+    }
+
+    /// The `JobDeployRequest` for this job: `image_tag` or `git_commit_id`, never both (the field
+    /// comes from the job's source). Without the id, as `POST /job/{id}/deploy` takes it.
+    pub fn job_body(&self) -> JobDeploy {
+        JobDeploy {
+            id: None,
+            image_tag: self.version_in(VersionField::ImageTag),
+            git_commit_id: self.version_in(VersionField::GitCommit),
+        }
+    }
+}
+
 /// Resolves every entry against `GET /environment/{id}/services`: ids and case-insensitive names,
 /// the kind each entry was listed under, no service twice.
 pub fn resolve(
@@ -165,6 +193,11 @@ pub fn target(config: &Config, entry: &Entry, service: &ServiceInfo) -> Result<T
                 .map(|v| ("chart-version", v)),
         ),
         Source::None => (VersionField::None, None),
+        Source::Ambiguous => {
+            return Err(InputError::new(input, format!("`{}` has both an image and a git source", service.name))
+                .entry(&entry.raw)
+                .hint("Qovery takes either `image_tag` or `git_commit_id` for a job, never both; check the job's source in the Qovery console (job settings → General)"));
+        }
         Source::Unknown => {
             return Err(InputError::new(input, format!("cannot tell where `{}` gets its code from", service.name))
                 .entry(&entry.raw)
@@ -216,31 +249,29 @@ impl DeployPlan {
     pub fn request(&self) -> DeployAllRequest {
         let mut request = DeployAllRequest::default();
         for t in &self.targets {
-            let version = t.version.clone();
-            let field = |f: VersionField| version.clone().filter(|_| t.field == f);
+            let id = t.id.clone();
             match t.kind {
                 ServiceKind::Application => request.applications.push(ApplicationDeploy {
-                    application_id: t.id.clone(),
-                    git_commit_id: field(VersionField::GitCommit),
+                    application_id: id,
+                    git_commit_id: t.version_in(VersionField::GitCommit),
                 }),
                 ServiceKind::Container => request.containers.push(ContainerDeploy {
-                    id: t.id.clone(),
-                    image_tag: field(VersionField::ImageTag),
+                    id,
+                    image_tag: t.version_in(VersionField::ImageTag),
                 }),
                 ServiceKind::Job => request.jobs.push(JobDeploy {
-                    id: Some(t.id.clone()),
-                    image_tag: field(VersionField::ImageTag),
-                    git_commit_id: field(VersionField::GitCommit),
+                    id: Some(id),
+                    ..t.job_body()
                 }),
                 ServiceKind::Helm => request.helms.push(HelmDeploy {
-                    id: t.id.clone(),
-                    chart_version: field(VersionField::ChartVersion),
-                    git_commit_id: field(VersionField::GitCommit),
+                    id,
+                    chart_version: t.version_in(VersionField::ChartVersion),
+                    git_commit_id: t.version_in(VersionField::GitCommit),
                 }),
-                ServiceKind::Database => request.databases.push(t.id.clone()),
+                ServiceKind::Database => request.databases.push(id),
                 ServiceKind::Terraform => request.terraforms.push(TerraformDeploy {
-                    id: t.id.clone(),
-                    git_commit_id: field(VersionField::GitCommit),
+                    id,
+                    git_commit_id: t.version_in(VersionField::GitCommit),
                     action: self.terraform_action,
                 }),
             }
@@ -250,33 +281,35 @@ impl DeployPlan {
 
     /// The plan as a table, for the log.
     pub fn describe(&self) -> String {
-        let width = self
-            .targets
-            .iter()
-            .map(|t| t.name.len())
-            .max()
-            .unwrap_or(0)
-            .max(4);
-        let mut text = String::new();
-        for t in &self.targets {
-            let version = match &t.version {
-                Some(v) => format!("{} {v}", t.field.label()),
-                None if t.field == VersionField::ChartVersion => {
-                    "chart version unchanged".to_string()
-                }
-                None => String::new(),
-            };
-            let _ = writeln!(
-                text,
-                "  {:<width$}  {:<11}  {}  {}",
-                t.name,
-                t.kind.to_string(),
-                t.id,
-                version
-            );
-        }
-        text
+        describe(&self.targets)
     }
+}
+
+/// Listed services as a table, for the log: name, kind, id and the version sent.
+pub fn describe(targets: &[Target]) -> String {
+    let width = targets
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let mut text = String::new();
+    for t in targets {
+        let version = match &t.version {
+            Some(v) => format!("{} {v}", t.field.label()),
+            None if t.field == VersionField::ChartVersion => "chart version unchanged".to_string(),
+            None => String::new(),
+        };
+        let _ = writeln!(
+            text,
+            "  {:<width$}  {:<11}  {}  {}",
+            t.name,
+            t.kind.to_string(),
+            t.id,
+            version
+        );
+    }
+    text
 }
 
 #[cfg(test)]
@@ -290,6 +323,7 @@ mod tests {
             {"id": "c1000000-0000-4000-8000-000000000001", "name": "worker", "service_type": "CONTAINER"},
             {"id": "b1000000-0000-4000-8000-000000000001", "name": "migrate", "service_type": "JOB", "source": {"image": {"tag": "1"}}},
             {"id": "b1000000-0000-4000-8000-000000000002", "name": "report", "service_type": "JOB", "source": {"docker": {}}},
+            {"id": "b1000000-0000-4000-8000-000000000003", "name": "both", "service_type": "JOB", "source": {"image": {}, "docker": {}}},
             {"id": "d1000000-0000-4000-8000-000000000001", "name": "ingress", "service_type": "HELM", "source": {"repository": {}}},
             {"id": "e1000000-0000-4000-8000-000000000001", "name": "pg", "service_type": "DATABASE"},
             {"id": "f1000000-0000-4000-8000-000000000001", "name": "infra", "service_type": "TERRAFORM"},
@@ -351,6 +385,29 @@ mod tests {
         assert!(err.problem.contains("twice"));
         let err = DeployPlan::new(&config(&[("containers", "argo")]), &services()).unwrap_err();
         assert!(err.hint.unwrap().contains("ARGOCD_APP"));
+        let err = DeployPlan::new(&config(&[("jobs", "both")]), &services()).unwrap_err();
+        assert!(
+            err.problem.contains("both an image and a git source"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_job_body_carries_one_version_field() {
+        let c = config(&[("jobs", "migrate,report"), ("image-tag", "1.2")]);
+        let plan = DeployPlan::new(&c, &services()).unwrap();
+        let bodies: Vec<_> = plan
+            .targets
+            .iter()
+            .map(|t| serde_json::to_value(t.job_body()).unwrap())
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                serde_json::json!({"image_tag": "1.2"}),
+                serde_json::json!({"git_commit_id": "abc"})
+            ]
+        );
     }
 
     #[test]

@@ -77,6 +77,8 @@ pub struct Report {
     pub reason: Option<String>,
     /// What happened to our deployment on timeout or signal.
     pub cancel_note: Option<String>,
+    /// The signal (SIGTERM, SIGINT) that stopped the run while it waited, if one did.
+    pub interrupted_by: Option<&'static str>,
 }
 
 impl Report {
@@ -92,6 +94,16 @@ impl Report {
             services: Vec::new(),
             reason: None,
             cancel_note: None,
+            interrupted_by: None,
+        }
+    }
+
+    /// The process exit code. `result: cancelled` is what `command: cancel` is for, so there it
+    /// exits 0, unless a signal stopped the run.
+    pub fn exit_code(&self) -> u8 {
+        match (self.command, self.result, self.interrupted_by) {
+            (Command::Cancel, RunResult::Cancelled, None) => code::SUCCESS,
+            (_, result, _) => result.exit_code(),
         }
     }
 
@@ -112,5 +124,22 @@ impl Report {
                 serde_json::to_string(&self.services).expect("service reports always serialize"),
             ),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancelled_cancel_succeeds_unless_a_signal_stopped_it() {
+        let mut report = Report::new(Command::Cancel);
+        report.result = RunResult::Cancelled;
+        assert_eq!(report.exit_code(), code::SUCCESS);
+        report.interrupted_by = Some("SIGTERM");
+        assert_eq!(report.exit_code(), code::CANCELLED);
+        let mut report = Report::new(Command::Deploy);
+        report.result = RunResult::Cancelled;
+        assert_eq!(report.exit_code(), code::CANCELLED);
     }
 }

@@ -90,20 +90,22 @@ async fn execute(
         Command::Deploy => {
             crate::deploy::run(config, &client, ci, shutdown, deadline, report).await
         }
-        Command::DeployJob
-        | Command::RedeployJob
-        | Command::Cancel
-        | Command::Skip
-        | Command::Unskip => Err(Error::Input(inputs::InputError::new(
-            "command",
-            format!("`{}` is not available yet", config.command.name()),
-        ))),
+        Command::DeployJob | Command::RedeployJob => {
+            crate::jobs::run(config, &client, ci, shutdown, deadline, report).await
+        }
+        Command::Cancel => {
+            crate::cancel_command::run(config, &client, ci, shutdown, deadline, report).await
+        }
+        Command::Skip | Command::Unskip => {
+            crate::stages::run(config, &client, ci, shutdown, report).await
+        }
     }
 }
 
 /// Publishes a finished run and returns its exit code.
 fn finish(ci: &Ci, report: &mut Report) -> u8 {
-    if let (Some(reason), false) = (&report.reason, report.result == RunResult::Success) {
+    let exit = report.exit_code();
+    if let (Some(reason), false) = (&report.reason, exit == code::SUCCESS) {
         ci.error(
             &format!("qovery-deploy: {}", report.result.as_str()),
             reason,
@@ -113,9 +115,9 @@ fn finish(ci: &Ci, report: &mut Report) -> u8 {
     if let Err(error) = ci.publish(report) {
         let error = Error::Output(error);
         ci.error(error.title(), &error.to_string());
-        return report.result.exit_code().max(error.exit_code());
+        return exit.max(error.exit_code());
     }
-    report.result.exit_code()
+    exit
 }
 
 /// Reports an error; the outputs still say `result=failure` when they can be written.

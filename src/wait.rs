@@ -12,12 +12,43 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::api::types::{EnvironmentStatus, EnvironmentStatuses, State, StateClass};
+use crate::api::types::{EnvironmentStatus, EnvironmentStatuses, ServiceStatus, State, StateClass};
 use crate::api::{ApiError, Client};
 use crate::ci::Ci;
+use crate::inputs::Config;
 use crate::plan::Target;
 use crate::report::RunResult;
 use crate::signal::Shutdown;
+
+/// What a [`Tracker`] reads from a status: whose deployment request it shows, which execution and
+/// which state. The environment's status and a single service's status (a job run by
+/// `deploy-job`) both carry these three.
+#[derive(Debug, Clone, Copy)]
+pub struct Sighting<'a> {
+    pub request_id: Option<&'a str>,
+    pub execution_id: Option<&'a str>,
+    pub state: &'a State,
+}
+
+impl<'a> From<&'a EnvironmentStatus> for Sighting<'a> {
+    fn from(env: &'a EnvironmentStatus) -> Self {
+        Sighting {
+            request_id: env.deployment_request_id.as_deref(),
+            execution_id: env.last_deployment_id.as_deref(),
+            state: &env.state,
+        }
+    }
+}
+
+impl<'a> From<&'a ServiceStatus> for Sighting<'a> {
+    fn from(service: &'a ServiceStatus) -> Self {
+        Sighting {
+            request_id: service.deployment_request_id.as_deref(),
+            execution_id: service.execution_id.as_deref(),
+            state: &service.state,
+        }
+    }
+}
 
 /// Where our deployment is, as one environment status shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +64,7 @@ pub enum Progress {
     Confirm,
 }
 
-/// Follows one deployment request across polls.
+/// Follows one deployment request across polls, on the environment's status or on one service's.
 #[derive(Debug, Clone)]
 pub struct Tracker {
     request_id: Option<String>,
@@ -65,51 +96,43 @@ impl Tracker {
         self.execution_id.as_deref()
     }
 
-    /// Whether this status shows our deployment holding the environment.
-    pub fn holds(&self, env: &EnvironmentStatus) -> bool {
-        let drid = env.deployment_request_id.as_deref();
-        match (self.request_id.as_deref(), drid) {
-            (Some(_), Some(_)) => same(self.request_id.as_deref(), drid),
+    /// Whether this status shows our deployment (holding the environment, or run by the service).
+    pub fn holds<'a>(&self, seen: impl Into<Sighting<'a>>) -> bool {
+        let seen = seen.into();
+        match (self.request_id.as_deref(), seen.request_id) {
+            (Some(ours), Some(shown)) => same(Some(ours), Some(shown)),
             // No request id to compare: the execution id must have moved on from the baseline.
             _ => match &self.execution_id {
-                Some(e) => same(env.last_deployment_id.as_deref(), Some(e)),
-                None => {
-                    env.last_deployment_id.is_some()
-                        && !same(
-                            env.last_deployment_id.as_deref(),
-                            self.baseline_execution.as_deref(),
-                        )
-                }
+                Some(e) => same(seen.execution_id, Some(e)),
+                None => self.is_new_execution(seen),
             },
         }
     }
 
-    pub fn observe(&mut self, env: &EnvironmentStatus) -> Progress {
-        let direct = same(
-            self.request_id.as_deref(),
-            env.deployment_request_id.as_deref(),
-        );
-        let new_execution = env.last_deployment_id.is_some()
-            && !same(
-                env.last_deployment_id.as_deref(),
-                self.baseline_execution.as_deref(),
-            );
-        if !self.holds(env) {
+    fn is_new_execution(&self, seen: Sighting<'_>) -> bool {
+        seen.execution_id.is_some() && !same(seen.execution_id, self.baseline_execution.as_deref())
+    }
+
+    pub fn observe<'a>(&mut self, seen: impl Into<Sighting<'a>>) -> Progress {
+        let seen = seen.into();
+        let direct = same(self.request_id.as_deref(), seen.request_id);
+        let new_execution = self.is_new_execution(seen);
+        if !self.holds(seen) {
             if self.execution_id.is_some() || self.seen_running {
-                // Ours was running and the environment has moved on: it ended between two polls.
+                // Ours was running and the status has moved on: it ended between two polls.
                 return Progress::Confirm;
             }
-            let holder = env
-                .deployment_request_id
-                .clone()
+            let holder = seen
+                .request_id
+                .map(str::to_string)
                 .filter(|_| self.request_id.is_some());
             return Progress::Waiting { holder };
         }
         if self.execution_id.is_none() && new_execution {
-            self.execution_id = env.last_deployment_id.clone();
+            self.execution_id = seen.execution_id.map(str::to_string);
         }
-        if !env.state.is_terminal() {
-            if matches!(env.state.class(), StateClass::Queued | StateClass::Running) {
+        if !seen.state.is_terminal() {
+            if matches!(seen.state.class(), StateClass::Queued | StateClass::Running) {
                 self.seen_running = true;
             }
             return Progress::Running;
@@ -126,15 +149,142 @@ impl Tracker {
     }
 }
 
-/// How the wait ended.
-#[derive(Debug)]
-pub enum End {
-    Finished {
-        state: State,
-        statuses: Box<EnvironmentStatuses>,
-    },
+/// Asks the deployment request's own status, for a [`Progress::Confirm`]; `None` when there is no
+/// request id to ask about or the answer has no status.
+pub async fn confirm(pacer: &mut Pacer<'_>, tracker: &Tracker) -> Result<Option<State>, Halt> {
+    let Some(request_id) = tracker.request_id() else {
+        return Ok(None);
+    };
+    let client = pacer.watch.client;
+    let confirmed = pacer
+        .call(client.deployment_request_status(request_id))
+        .await?;
+    Ok(confirmed.status)
+}
+
+/// Why a wait stopped before an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
     TimedOut,
     Interrupted(&'static str),
+}
+
+/// A wait cut short: by the deadline or a signal, or by an API call that failed for good.
+#[derive(Debug)]
+pub enum Halt {
+    Stop(Stop),
+    Api(ApiError),
+}
+
+impl From<ApiError> for Halt {
+    fn from(error: ApiError) -> Self {
+        Halt::Api(error)
+    }
+}
+
+/// How a wait ended: with what it waited for, or stopped early.
+#[derive(Debug)]
+pub enum End<T> {
+    Finished(T),
+    Stopped(Stop),
+}
+
+impl<T> End<T> {
+    /// A stop is an outcome to report; an API failure is an error.
+    pub fn from_wait(result: Result<T, Halt>) -> Result<End<T>, ApiError> {
+        match result {
+            Ok(done) => Ok(End::Finished(done)),
+            Err(Halt::Stop(stop)) => Ok(End::Stopped(stop)),
+            Err(Halt::Api(error)) => Err(error),
+        }
+    }
+}
+
+/// The settings of one wait.
+pub struct Watch<'a> {
+    pub client: &'a Client,
+    pub environment_id: &'a str,
+    pub poll_interval: Duration,
+    pub deadline: Instant,
+}
+
+impl<'a> Watch<'a> {
+    pub fn new(
+        client: &'a Client,
+        environment_id: &'a str,
+        config: &Config,
+        deadline: Instant,
+    ) -> Watch<'a> {
+        Watch {
+            client,
+            environment_id,
+            poll_interval: config.poll_interval,
+            deadline,
+        }
+    }
+}
+
+/// The rhythm of a wait: API calls that give way to a signal, and pauses between polls that end at
+/// the deadline.
+pub struct Pacer<'a> {
+    pub watch: Watch<'a>,
+    shutdown: &'a mut Shutdown,
+}
+
+impl<'a> Pacer<'a> {
+    pub fn new(watch: Watch<'a>, shutdown: &'a mut Shutdown) -> Pacer<'a> {
+        Pacer { watch, shutdown }
+    }
+
+    /// One API call, unless a signal arrives first (or already has: then nothing is sent).
+    pub async fn call<T>(
+        &mut self,
+        work: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, Halt> {
+        tokio::select! {
+            biased;
+            signal = self.shutdown.wait() => Err(Halt::Stop(Stop::Interrupted(signal))),
+            result = work => Ok(result?),
+        }
+    }
+
+    /// `GET /environment/{id}/statuses`: the one call per tick.
+    pub async fn statuses(&mut self) -> Result<EnvironmentStatuses, Halt> {
+        let Watch {
+            client,
+            environment_id,
+            ..
+        } = self.watch;
+        self.call(client.statuses(environment_id)).await
+    }
+
+    /// Waits for the next poll; stops at the deadline or on a signal.
+    pub async fn pause(&mut self) -> Result<(), Halt> {
+        let timed_out = || Err(Halt::Stop(Stop::TimedOut));
+        let remaining = self
+            .watch
+            .deadline
+            .saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return timed_out();
+        }
+        tokio::select! {
+            biased;
+            signal = self.shutdown.wait() => return Err(Halt::Stop(Stop::Interrupted(signal))),
+            _ = tokio::time::sleep(self.watch.poll_interval.min(remaining)) => {}
+        }
+        if Instant::now() >= self.watch.deadline {
+            return timed_out();
+        }
+        Ok(())
+    }
+}
+
+/// Our batched deployment, finished: its final environment state and the statuses that show it.
+#[derive(Debug)]
+pub struct Done {
+    pub state: State,
+    pub statuses: Box<EnvironmentStatuses>,
 }
 
 /// The verdict on the listed services once the environment finished our deployment.
@@ -221,28 +371,65 @@ pub fn judge(
     })
 }
 
-/// Prints a line when something changes, not on every poll.
+/// The line while a deployment waits for its turn.
+pub fn waiting_line(holder: Option<&str>, env_state: &State) -> String {
+    match holder {
+        // Another deployment is running: ours waits its turn in the queue.
+        Some(other) if !env_state.is_terminal() => {
+            format!("queued: the environment is busy with deployment request {other} ({env_state})")
+        }
+        // The environment still shows a finished deployment: ours has not been picked up yet.
+        _ => format!(
+            "queued: waiting for Qovery to start it (the environment still shows the previous deployment, {env_state})"
+        ),
+    }
+}
+
+/// Prints a line when something changes, not on every poll. Each thing followed has a key (a
+/// service id, `environment`, …) and remembers the last value printed for it.
 #[derive(Debug, Default)]
 pub struct ChangeLog {
-    environment: Option<String>,
-    waiting: Option<String>,
-    services: HashMap<String, String>,
+    seen: HashMap<String, String>,
 }
+
+const ENVIRONMENT_KEY: &str = "environment";
+const WAITING_KEY: &str = "waiting";
 
 impl ChangeLog {
     /// Starts from the states before the deploy, so the first line reads `DEPLOYED -> BUILDING`.
     pub fn new(baseline: &EnvironmentStatuses, targets: &[Target]) -> ChangeLog {
-        let services = targets
+        let seen = targets
             .iter()
             .filter_map(|t| Some((t.id.clone(), baseline.service(&t.id)?.state.to_string())))
             .collect();
-        ChangeLog {
-            environment: None,
-            waiting: None,
-            services,
+        ChangeLog { seen }
+    }
+
+    /// `value` or `before -> value` when the value under `key` changed; records it.
+    fn change(&mut self, key: &str, value: &str) -> Option<String> {
+        match self.seen.insert(key.to_string(), value.to_string()) {
+            Some(previous) if previous == value => None,
+            Some(previous) => Some(format!("{previous} -> {value}")),
+            None => Some(value.to_string()),
         }
     }
 
+    /// `label: value`, or `label: before -> value`, when the value under `key` changed.
+    pub fn state(&mut self, ci: &Ci, key: &str, label: &str, value: &str) {
+        if let Some(change) = self.change(key, value) {
+            ci.progress(&format!("{label}: {change}"));
+        }
+    }
+
+    /// `line`, when it differs from the last line printed under `key`.
+    pub fn line(&mut self, ci: &Ci, key: &str, line: String) {
+        if self.seen.get(key) != Some(&line) {
+            ci.progress(&line);
+            self.seen.insert(key.to_string(), line);
+        }
+    }
+
+    /// The batched deploy: the environment's state, then each listed service's.
     pub fn show(
         &mut self,
         ci: &Ci,
@@ -252,87 +439,65 @@ impl ChangeLog {
     ) {
         let env = &statuses.environment;
         if let Progress::Waiting { holder } = progress {
-            let line = match holder {
-                Some(other) => format!(
-                    "queued: the environment is busy with deployment request {other} ({})",
-                    env.state
-                ),
-                None => "queued: waiting for Qovery to start the deployment".to_string(),
-            };
-            if self.waiting.as_ref() != Some(&line) {
-                ci.progress(&line);
-                self.waiting = Some(line);
-            }
+            self.line(ci, WAITING_KEY, waiting_line(holder.as_deref(), &env.state));
             return;
         }
-        let state = env.state.to_string();
-        if self.environment.as_ref() != Some(&state) {
-            match &self.environment {
-                Some(previous) => ci.progress(&format!("environment: {previous} -> {state}")),
-                None => ci.progress(&format!("environment: {state}")),
-            }
-            self.environment = Some(state);
-        }
+        self.state(ci, ENVIRONMENT_KEY, ENVIRONMENT_KEY, env.state.as_str());
+        // Services that made the same move share a line: `api, web: BUILDING -> DEPLOYING`.
+        let mut moves: Vec<(String, Vec<&str>)> = Vec::new();
         for target in targets {
             let Some(status) = statuses.service(&target.id) else {
                 continue;
             };
-            let state = status.state.to_string();
-            let previous = self.services.insert(target.id.clone(), state.clone());
-            match previous {
-                Some(previous) if previous == state => {}
-                Some(previous) => ci.progress(&format!("{}: {previous} -> {state}", target.name)),
-                None => ci.progress(&format!("{}: {state}", target.name)),
+            let Some(change) = self.change(&target.id, status.state.as_str()) else {
+                continue;
+            };
+            match moves.iter_mut().find(|(c, _)| *c == change) {
+                Some((_, names)) => names.push(&target.name),
+                None => moves.push((change, vec![&target.name])),
             }
         }
+        for (change, names) in moves {
+            ci.progress(&format!("{}: {change}", names.join(", ")));
+        }
     }
-}
-
-/// The settings of one wait.
-pub struct Watch<'a> {
-    pub client: &'a Client,
-    pub environment_id: &'a str,
-    pub poll_interval: Duration,
-    pub deadline: Instant,
 }
 
 /// Polls until our deployment finishes, the deadline passes or a signal arrives. `last` keeps the
 /// latest statuses seen, for the summary.
 pub async fn wait(
-    watch: &Watch<'_>,
+    pacer: &mut Pacer<'_>,
     tracker: &mut Tracker,
     targets: &[Target],
     changes: &mut ChangeLog,
-    shutdown: &mut Shutdown,
     ci: &Ci,
     last: &mut Option<EnvironmentStatuses>,
-) -> Result<End, ApiError> {
+) -> Result<End<Done>, ApiError> {
+    End::from_wait(follow(pacer, tracker, targets, changes, ci, last).await)
+}
+
+async fn follow(
+    pacer: &mut Pacer<'_>,
+    tracker: &mut Tracker,
+    targets: &[Target],
+    changes: &mut ChangeLog,
+    ci: &Ci,
+    last: &mut Option<EnvironmentStatuses>,
+) -> Result<Done, Halt> {
     // Polls granted to services that lag an environment already done.
     let mut patience = 2;
     loop {
-        let statuses = tokio::select! {
-            result = watch.client.statuses(watch.environment_id) => result?,
-            signal = shutdown.wait() => return Ok(End::Interrupted(signal)),
-        };
+        let statuses = pacer.statuses().await?;
         let progress = tracker.observe(&statuses.environment);
         changes.show(ci, &progress, &statuses, targets);
         let finished = match progress {
             Progress::Finished => Some(statuses.environment.state.clone()),
-            Progress::Confirm => match tracker.request_id() {
-                Some(request_id) => {
-                    let confirmed = tokio::select! {
-                        result = watch.client.deployment_request_status(request_id) => result?,
-                        signal = shutdown.wait() => return Ok(End::Interrupted(signal)),
-                    };
-                    confirmed.status.filter(State::is_terminal)
-                }
-                None => None,
-            },
+            Progress::Confirm => confirm(pacer, tracker).await?.filter(State::is_terminal),
             Progress::Waiting { .. } | Progress::Running => None,
         };
         if let Some(state) = finished {
             if judge(&state, targets, &statuses, patience > 0).is_some() {
-                return Ok(End::Finished {
+                return Ok(Done {
                     state,
                     statuses: Box::new(statuses),
                 });
@@ -340,18 +505,7 @@ pub async fn wait(
             patience -= 1;
         }
         *last = Some(statuses);
-
-        let remaining = watch.deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Ok(End::TimedOut);
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(watch.poll_interval.min(remaining)) => {}
-            signal = shutdown.wait() => return Ok(End::Interrupted(signal)),
-        }
-        if Instant::now() >= watch.deadline {
-            return Ok(End::TimedOut);
-        }
+        pacer.pause().await?;
     }
 }
 

@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::inputs::{InputError, Secret};
+use crate::inputs::{InputError, JobEvent, Secret};
 use types::*;
 
 const USER_AGENT: &str = concat!("qovery-deploy/", env!("CARGO_PKG_VERSION"));
@@ -496,27 +496,30 @@ impl Client {
 
     // --- Cancel --------------------------------------------------------------------------------
 
+    /// The 202 answer is an `EnvironmentStatus`; `None` when it has no body that reads as one (any
+    /// 2xx is an acceptance).
     pub async fn cancel_environment_deployment(
         &self,
         environment_id: &str,
         force: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<EnvironmentStatus>, ApiError> {
         #[derive(Serialize)]
         struct Body {
             force_cancel: bool,
         }
         let path = format!("/environment/{environment_id}/cancelDeployment");
-        self.write(
-            Method::POST,
-            path,
-            &[],
-            Some(&Body {
-                force_cancel: force,
-            }),
-            Idempotency::Safe,
-        )
-        .await
-        .map(drop)
+        let bytes = self
+            .write(
+                Method::POST,
+                path,
+                &[],
+                Some(&Body {
+                    force_cancel: force,
+                }),
+                Idempotency::Safe,
+            )
+            .await?;
+        Ok(serde_json::from_slice(&bytes).ok())
     }
 
     pub async fn cancel_queued_request(&self, request_id: &str) -> Result<(), ApiError> {
@@ -531,6 +534,86 @@ impl Client {
         .await
         .map(drop)
     }
+}
+
+/// `POST /job/{id}/deploy` or `/redeploy`: which one, and with what.
+#[derive(Debug, Clone, Copy)]
+pub enum JobAction<'a> {
+    /// With the `JobDeployRequest` body (one version field at most).
+    Deploy(&'a JobDeploy),
+    /// No body.
+    Redeploy,
+}
+
+impl Client {
+    // --- Jobs ------------------------------------------------------------------------------------
+
+    /// Deploys or redeploys one job, with `?forceEvent=` when an event is given. The 202 answers the
+    /// job's `Status`, carrying the new deployment request id.
+    pub async fn run_job(
+        &self,
+        job_id: &str,
+        action: JobAction<'_>,
+        event: Option<JobEvent>,
+    ) -> Result<ServiceStatus, ApiError> {
+        let (verb, body) = match action {
+            JobAction::Deploy(body) => ("deploy", Some(body)),
+            JobAction::Redeploy => ("redeploy", None),
+        };
+        let path = format!("/job/{job_id}/{verb}");
+        let call = Call {
+            method: Method::POST,
+            path: path.clone(),
+        };
+        let query: Vec<(&str, &str)> = event
+            .map(|e| ("forceEvent", e.as_str()))
+            .into_iter()
+            .collect();
+        let bytes = self
+            .write(Method::POST, path, &query, body, Idempotency::Unsafe)
+            .await?;
+        decode_accepted(call, &bytes)
+    }
+
+    // --- Deployment stages -----------------------------------------------------------------------
+
+    pub async fn service_stage(&self, service_id: &str) -> Result<DeploymentStage, ApiError> {
+        self.get(format!("/service/{service_id}/deploymentStage"), &[])
+            .await
+    }
+
+    /// Keeps the service in its stage and sets its skip flag (`AttachServiceToDeploymentStage`).
+    pub async fn set_skipped(
+        &self,
+        stage_id: &str,
+        service_id: &str,
+        skipped: bool,
+    ) -> Result<(), ApiError> {
+        #[derive(Serialize)]
+        struct Body {
+            is_skipped: bool,
+        }
+        let path = format!("/deploymentStage/{stage_id}/service/{service_id}");
+        self.write(
+            Method::PUT,
+            path,
+            &[],
+            Some(&Body {
+                is_skipped: skipped,
+            }),
+            Idempotency::Safe,
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// A write's answer: an empty body is still an acceptance (the spec says 202, and any 2xx counts).
+fn decode_accepted<T: DeserializeOwned + Default>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    decode(call, bytes)
 }
 
 fn decode<T: DeserializeOwned>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {

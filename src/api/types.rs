@@ -113,9 +113,10 @@ pub struct Steps {
     pub total_duration_sec: Option<u64>,
 }
 
-/// `Status`: one service's state.
+/// `Status`: one service's state (also the 202 answer of a job deploy).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ServiceStatus {
+    #[serde(default)]
     pub id: String,
     #[serde(default)]
     pub state: State,
@@ -205,6 +206,9 @@ pub enum Source {
     HelmRepository,
     /// No version (databases).
     None,
+    /// A job that claims both an image and a git source: the API takes only one of `image_tag`
+    /// and `git_commit_id`, and which one cannot be told.
+    Ambiguous,
     /// The API described a source this build does not know.
     Unknown,
 }
@@ -243,6 +247,9 @@ impl ServiceInfo {
             Some(ServiceKind::Application) | Some(ServiceKind::Terraform) => Source::Git,
             Some(ServiceKind::Container) => Source::Image,
             Some(ServiceKind::Database) => Source::None,
+            Some(ServiceKind::Job) if has("image") && (has("docker") || has("git")) => {
+                Source::Ambiguous
+            }
             Some(ServiceKind::Job) if has("image") => Source::Image,
             Some(ServiceKind::Job) if has("docker") || has("git") => Source::Git,
             Some(ServiceKind::Helm) if has("repository") => Source::HelmRepository,
@@ -261,6 +268,39 @@ pub struct QueuedRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueuedIdentifier {
     pub deployment_request_id: String,
+}
+
+/// `DeploymentStageResponse`, only what `skip`/`unskip` need.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeploymentStage {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub services: Vec<StageService>,
+}
+
+impl DeploymentStage {
+    /// Whether the stage lists the service as skipped; `None` when the stage does not list it.
+    pub fn is_skipped(&self, service_id: &str) -> Option<bool> {
+        self.services
+            .iter()
+            .find(|s| {
+                s.service_id
+                    .as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(service_id))
+            })
+            .map(|s| s.is_skipped.unwrap_or(false))
+    }
+}
+
+/// One entry of `DeploymentStageResponse.services`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StageService {
+    #[serde(default)]
+    pub service_id: Option<String>,
+    #[serde(default)]
+    pub is_skipped: Option<bool>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,6 +418,25 @@ mod tests {
             svc(r#"{"id":"1","name":"a","service_type":"ARGOCD_APP"}"#),
             Source::Unknown
         );
+        assert_eq!(
+            svc(r#"{"id":"1","name":"a","service_type":"JOB","source":{"image":{},"docker":{}}}"#),
+            Source::Ambiguous
+        );
+    }
+
+    #[test]
+    fn stages_tell_whether_a_service_is_skipped() {
+        let stage: DeploymentStage = serde_json::from_value(serde_json::json!({
+            "id": "s1", "name": "apps", "created_at": "2026-01-01T00:00:00Z",
+            "services": [
+                {"id": "x", "service_id": "A", "is_skipped": true},
+                {"id": "y", "service_id": "b"}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(stage.is_skipped("a"), Some(true));
+        assert_eq!(stage.is_skipped("b"), Some(false));
+        assert_eq!(stage.is_skipped("c"), None);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! `command: deploy`: the batched request, the wait, and the outcomes.
 
-use std::time::{Duration, Instant};
-
 use serde_json::json;
 use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
+use crate::spec::assert_conforms;
 use crate::support::*;
 
 #[tokio::test]
@@ -73,6 +72,7 @@ async fn mixed_plan_sends_one_exact_batched_request() {
         assert!(!request.url.path().ends_with('/'), "{}", request.url);
     }
     assert_eq!(writes(&server).await, 1);
+    assert_conforms(&server).await;
 }
 
 #[tokio::test]
@@ -100,7 +100,9 @@ async fn the_previous_deployments_deployed_is_never_taken_for_ours() {
         5
     );
     assert!(
-        out.contains("queued: the environment is busy with deployment request"),
+        out.contains(
+            "queued: waiting for Qovery to start it (the environment still shows the previous deployment, DEPLOYED)"
+        ),
         "{out}"
     );
     assert!(out.contains("api: DEPLOYED -> BUILDING"), "{out}");
@@ -140,20 +142,7 @@ async fn stuck_deployment(status: serde_json::Value) -> wiremock::MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_json(status))
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(format!("/environment/{ENV}/cancelDeployment")))
-        .respond_with(ResponseTemplate::new(202).set_body_json(env_status(
-            "CANCELING",
-            Some(OURS),
-            &format!("{ENV}-42"),
-        )))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(format!("/deploymentQueue/{OURS}/cancelDeployment")))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&server)
-        .await;
+    accept_cancels(&server).await;
     server
 }
 
@@ -231,14 +220,7 @@ async fn timeout_while_queued_behind_another_cancels_only_our_queued_request() {
         )))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/environment/{ENV}/deploymentQueue")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
-            {"identifier": {"deployment_request_id": OURS, "environment_id": ENV},
-             "auditing_data": {"triggered_by": "ci"}, "trigger_action": "DEPLOY", "stages": []}
-        ]})))
-        .mount(&server)
-        .await;
+    queue_holds_ours(&server).await;
     Mock::given(method("POST"))
         .and(path(format!("/deploymentQueue/{OURS}/cancelDeployment")))
         .respond_with(ResponseTemplate::new(202))
@@ -274,55 +256,14 @@ async fn timeout_while_queued_behind_another_cancels_only_our_queued_request() {
 #[tokio::test]
 async fn sigterm_while_waiting_cancels_and_exits_5() {
     let server = stuck_deployment(env_status("DEPLOYING", Some(OURS), &format!("{ENV}-42"))).await;
-    let mut child = spawnable(&server.uri())
-        .env("INPUT_APPLICATIONS", "api")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until it is polling.
-    let started = Instant::now();
-    while count(&server, "GET", &format!("/environment/{ENV}/statuses")).await < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "never started polling"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let signalled = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(5),
-            "did not exit within 5s of SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        exit.code(),
-        Some(5),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
-    assert_eq!(
-        count(
-            &server,
-            "POST",
-            &format!("/environment/{ENV}/cancelDeployment")
-        )
-        .await,
-        1
-    );
-    assert!(stderr(&output).contains("SIGTERM"), "{}", stderr(&output));
+    let mut cmd = spawnable(&server.uri());
+    cmd.env("INPUT_APPLICATIONS", "api");
+    // Signalled once it is polling.
+    let (exit, output) = sigterm_when(cmd, &server, async |server: &wiremock::MockServer| {
+        count(server, "GET", &format!("/environment/{ENV}/statuses")).await >= 2
+    })
+    .await;
+    assert_cancelled_by_sigterm(&server, exit, &output).await;
 }
 
 #[tokio::test]

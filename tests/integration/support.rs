@@ -238,3 +238,181 @@ pub fn parse_github_output(text: &str) -> std::collections::BTreeMap<String, Str
     }
     outputs
 }
+
+/// A second request of ours (`deploy-job` on two jobs).
+pub const SECOND: &str = "22222222-2222-4222-8222-222222222222";
+
+/// A job's `Status`: its state, `status_details.status`, request and execution.
+pub fn job_status(
+    id: &str,
+    state: &str,
+    detail: &str,
+    request: Option<&str>,
+    execution: &str,
+) -> Value {
+    json!({"id": id, "state": state, "service_deployment_status": "UP_TO_DATE",
+           "status_details": {"action": "DEPLOY", "status": detail, "sub_action": "NONE"},
+           "is_part_last_deployment": true, "deployment_request_id": request,
+           "deployment_requests_count": 0, "execution_id": execution})
+}
+
+/// `statuses` with these job statuses in place of the jobs' default ones.
+pub fn with_jobs(mut statuses: Value, jobs: &[Value]) -> Value {
+    if let Some(list) = statuses["jobs"].as_array_mut() {
+        for job in jobs {
+            if let Some(slot) = list.iter_mut().find(|s| s["id"] == job["id"]) {
+                *slot = job.clone();
+            }
+        }
+    }
+    statuses
+}
+
+/// The 202 answer of a job deploy: the job's queued `Status`, carrying our `request`.
+pub fn job_accepted(job: &str, request: &str) -> ResponseTemplate {
+    ResponseTemplate::new(202).set_body_json(job_status(
+        job,
+        "DEPLOYMENT_QUEUED",
+        "QUEUED",
+        Some(request),
+        &format!("{ENV}-41"),
+    ))
+}
+
+/// `POST /job/{id}/{verb}` (`deploy` or `redeploy`), answering 202 with the job's queued `Status`.
+pub async fn accept_job(server: &MockServer, job: &str, verb: &str, request: &str) {
+    Mock::given(method("POST"))
+        .and(path(format!("/job/{job}/{verb}")))
+        .respond_with(job_accepted(job, request))
+        .mount(server)
+        .await;
+}
+
+/// Both cancel endpoints, accepting: the environment's (202, `CANCELING`) and our queued request's.
+pub async fn accept_cancels(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/cancelDeployment")))
+        .respond_with(ResponseTemplate::new(202).set_body_json(env_status(
+            "CANCELING",
+            Some(OURS),
+            &format!("{ENV}-42"),
+        )))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/deploymentQueue/{OURS}/cancelDeployment")))
+        .respond_with(ResponseTemplate::new(202))
+        .mount(server)
+        .await;
+}
+
+/// `GET /environment/{id}/deploymentQueue` listing our request as waiting.
+pub async fn queue_holds_ours(server: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/deploymentQueue")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
+            {"identifier": {"deployment_request_id": OURS, "environment_id": ENV},
+             "auditing_data": {"triggered_by": "ci"}, "trigger_action": "DEPLOY", "stages": []}
+        ]})))
+        .mount(server)
+        .await;
+}
+
+/// `GET /environment/deploymentStatus?deploymentRequestId=…`, answering these states in turn.
+pub async fn request_states(server: &MockServer, request: &str, states: &[&str]) {
+    let bodies = states
+        .iter()
+        .map(|s| json!({"deployment_request_id": request, "environment_id": ENV, "status": s}))
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/environment/deploymentStatus"))
+        .and(wiremock::matchers::query_param(
+            "deploymentRequestId",
+            request,
+        ))
+        .respond_with(Sequence::json(bodies))
+        .mount(server)
+        .await;
+}
+
+/// `GET /environment/{id}/status`, answering these statuses in turn.
+pub async fn env_statuses(server: &MockServer, bodies: Vec<Value>) {
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/status")))
+        .respond_with(Sequence::json(bodies))
+        .mount(server)
+        .await;
+}
+
+/// The requests received, as `METHOD /path?query`, in order.
+pub async fn calls(server: &MockServer) -> Vec<String> {
+    requests(server)
+        .await
+        .iter()
+        .map(|r| match r.url.query() {
+            Some(query) => format!("{} {}?{query}", r.method, r.url.path()),
+            None => format!("{} {}", r.method, r.url.path()),
+        })
+        .collect()
+}
+
+/// Runs the binary in the background, SIGTERMs it once `ready` holds, and returns its output; it
+/// must exit within 5 s of the signal.
+pub async fn sigterm_when(
+    mut cmd: std::process::Command,
+    server: &MockServer,
+    ready: impl AsyncFn(&MockServer) -> bool,
+) -> (std::process::ExitStatus, std::process::Output) {
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !ready(server).await {
+        assert!(started.elapsed() < Duration::from_secs(20), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signalled = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "did not exit within 5s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (exit, child.wait_with_output().unwrap())
+}
+
+/// The `$GITHUB_OUTPUT` of a run, parsed.
+pub fn github_outputs(file: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    parse_github_output(&std::fs::read_to_string(file).unwrap_or_default())
+}
+
+/// After a SIGTERM while waiting: exit 5, exactly one environment-level cancel, and the log says why.
+pub async fn assert_cancelled_by_sigterm(
+    server: &MockServer,
+    exit: std::process::ExitStatus,
+    output: &std::process::Output,
+) {
+    assert_eq!(exit.code(), Some(5), "{}{}", stdout(output), stderr(output));
+    assert_eq!(
+        count(
+            server,
+            "POST",
+            &format!("/environment/{ENV}/cancelDeployment")
+        )
+        .await,
+        1
+    );
+    assert!(stderr(output).contains("SIGTERM"), "{}", stderr(output));
+}

@@ -1,0 +1,564 @@
+//! `command: deploy-job` and `redeploy-job`: one `POST /job/{id}/deploy` (or `/redeploy`) per
+//! listed job, then a wait for each job's own deployment request.
+//!
+//! Each request is followed with the same [`Tracker`] logic as the batched deploy, twice:
+//! - on the job's own `Status` (its `deployment_request_id` and `execution_id`), which tells how the
+//!   job ended;
+//! - on the environment's status, which tells when the request ended even if the job never ran in
+//!   it (a `forceEvent` the job does not define: "the job won't be deployed"), and which the cancel
+//!   acts on (the environment-level cancel only when the environment shows our request).
+//!
+//! A terminal state that may be the job's previous run (its `DEPLOYED`/`SUCCESS` from before the
+//! POST) is never accepted without the request's own status, `GET /environment/deploymentStatus`.
+
+use std::time::Instant;
+
+use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
+use crate::api::{Client, JobAction};
+use crate::ci::Ci;
+use crate::deploy::{Console, cancel_after_stop, read_environment, service_report};
+use crate::error::Error;
+use crate::inputs::{Command, Config, InputError, JobEvent};
+use crate::plan::{self, Target};
+use crate::report::{Report, RunResult};
+use crate::signal::Shutdown;
+use crate::wait::{
+    self, ChangeLog, End, Halt, Pacer, Progress, Tracker, Verdict, Watch, waiting_line,
+};
+
+/// Polls granted to a job whose status lags the end of its request.
+const PATIENCE: u8 = 2;
+
+pub async fn run(
+    config: &Config,
+    client: &Client,
+    ci: &mut Ci,
+    shutdown: &mut Shutdown,
+    deadline: Instant,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let environment_id = config.environment_id.to_string();
+    let id = environment_id.as_str();
+
+    ci.begin_section("Plan");
+    let (environment, services, baseline) = read_environment(client, shutdown, id).await?;
+    let targets = targets(config, &services)?;
+    let console = Console::new(config, &environment);
+    ci.line(&headline(config, &targets, environment.name.as_deref(), id));
+    ci.line(plan::describe(&targets).trim_end());
+    report.services = targets.iter().map(service_report).collect();
+    report.console_url = console.as_ref().map(|c| c.deployment(None));
+    ci.end_section();
+
+    if let Some(signal) = shutdown.received() {
+        return Err(Error::Interrupted(signal));
+    }
+    let mut jobs = submit(config, client, ci, shutdown, &targets, &baseline, report).await?;
+    if let Some(console) = &console {
+        for job in &jobs {
+            let link = console.service(&job.target.id, None);
+            ci.line(&format!(
+                "Follow {} in the console: {link}",
+                job.target.name
+            ));
+        }
+    }
+    if !config.wait && shutdown.received().is_none() {
+        report.result = RunResult::Queued;
+        record(&jobs, report, console.as_ref());
+        return Ok(());
+    }
+
+    ci.begin_section("Waiting for the job(s)");
+    let mut changes = ChangeLog::new(&baseline, &targets);
+    let mut pacer = Pacer::new(Watch::new(client, id, config, deadline), shutdown);
+    let followed = follow(&mut pacer, &mut jobs, config.job_event, &mut changes, ci).await;
+    let end = End::from_wait(followed)?;
+    ci.end_section();
+
+    match end {
+        End::Finished(()) => conclude(&jobs, report),
+        End::Stopped(stop) => {
+            let unsettled: Vec<&Tracker> = jobs
+                .iter()
+                .filter(|job| job.verdict.is_none())
+                .map(|job| &job.env)
+                .collect();
+            cancel_after_stop(stop, config, client, ci, report, &unsettled).await;
+        }
+    }
+    record(&jobs, report, console.as_ref());
+    Ok(())
+}
+
+/// `Deploying 2 job(s) in environment staging (…), event STOP:`
+fn headline(config: &Config, targets: &[Target], name: Option<&str>, id: &str) -> String {
+    let verb = match config.command {
+        Command::RedeployJob => "Redeploying",
+        _ => "Deploying",
+    };
+    let event = config
+        .job_event
+        .map(|e| format!(", event {}", e.as_str()))
+        .unwrap_or_default();
+    format!(
+        "{verb} {} job(s) in environment {} ({id}){event}:",
+        targets.len(),
+        name.unwrap_or("?")
+    )
+}
+
+/// Resolves the listed jobs; `deploy-job` also picks each one's version field from its source.
+/// Every error here is bad input, found before anything is sent.
+fn targets(config: &Config, services: &[ServiceInfo]) -> Result<Vec<Target>, InputError> {
+    plan::resolve(&config.entries, services)?
+        .iter()
+        .map(|(entry, service)| match config.command {
+            Command::DeployJob => plan::target(config, entry, service),
+            _ => Ok(Target::bare(entry, service)),
+        })
+        .collect()
+}
+
+/// One listed job and its deployment request, followed.
+#[derive(Debug)]
+struct Job {
+    target: Target,
+    /// Our request, on the job's own status.
+    own: Tracker,
+    /// Our request, on the environment's status.
+    env: Tracker,
+    /// The job showed our request in progress at least once.
+    ran: bool,
+    /// The job's latest state that is ours (not its previous run's).
+    state: Option<String>,
+    verdict: Option<Verdict>,
+    patience: u8,
+}
+
+impl Job {
+    fn new(target: &Target, request_id: Option<String>, baseline: &EnvironmentStatuses) -> Job {
+        let job_execution = baseline
+            .service(&target.id)
+            .and_then(|s| s.execution_id.clone());
+        let env_execution = baseline.environment.last_deployment_id.clone();
+        Job {
+            target: target.clone(),
+            own: Tracker::new(request_id.clone(), job_execution),
+            env: Tracker::new(request_id, env_execution),
+            ran: false,
+            state: None,
+            verdict: None,
+            patience: PATIENCE,
+        }
+    }
+
+    fn waiting_key(&self) -> String {
+        format!("{}/waiting", self.target.id)
+    }
+
+    fn request_label(&self) -> &str {
+        self.own.request_id().unwrap_or("(no id returned)")
+    }
+
+    /// One tick: read this job's part of the statuses, confirm with the request's own status when
+    /// the statuses alone cannot tell, and judge once the request ended.
+    async fn tick(
+        &mut self,
+        pacer: &mut Pacer<'_>,
+        statuses: &EnvironmentStatuses,
+        event: Option<JobEvent>,
+        changes: &mut ChangeLog,
+        ci: &Ci,
+    ) -> Result<(), Halt> {
+        let env_progress = self.env.observe(&statuses.environment);
+        let Some(status) = statuses.service(&self.target.id) else {
+            let line = format!(
+                "{}: not in the environment's statuses yet",
+                self.target.name
+            );
+            changes.line(ci, &self.waiting_key(), line);
+            return Ok(());
+        };
+        let own_progress = self.own.observe(status);
+        if matches!(own_progress, Progress::Running | Progress::Finished) {
+            self.ran |= own_progress == Progress::Running;
+            self.state = Some(status.state.to_string());
+        }
+        self.show(changes, ci, &own_progress, &env_progress, statuses, status);
+        if own_progress == Progress::Finished {
+            self.settle(event, status, &status.state);
+            return Ok(());
+        }
+        let Some(tracker) = self.to_confirm(&own_progress, &env_progress) else {
+            return Ok(());
+        };
+        match wait::confirm(pacer, tracker).await? {
+            Some(state) if state.is_terminal() => self.settle(event, status, &state),
+            Some(state) => {
+                let line = self.pending_line(&state, &env_progress, statuses);
+                changes.line(ci, &self.waiting_key(), line);
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Which view of our request needs the request's own status to be sure, if any.
+    fn to_confirm(&self, own: &Progress, env: &Progress) -> Option<&Tracker> {
+        match (own, env) {
+            (Progress::Confirm, _) => Some(&self.own),
+            // The job shows nothing of ours yet: has the request ended without running it?
+            (Progress::Waiting { .. }, Progress::Finished | Progress::Confirm) => Some(&self.env),
+            _ => None,
+        }
+    }
+
+    /// The request is not finished (`state`): who holds the environment, or where it stands.
+    fn pending_line(
+        &self,
+        state: &State,
+        env: &Progress,
+        statuses: &EnvironmentStatuses,
+    ) -> String {
+        let line = match env {
+            Progress::Waiting {
+                holder: Some(holder),
+            } => waiting_line(Some(holder), &statuses.environment.state),
+            _ => format!("deployment request {} is {state}", self.request_label()),
+        };
+        format!("{}: {line}", self.target.name)
+    }
+
+    /// Our request ended (`request_state`): judge the job, or wait a little for a lagging status.
+    fn settle(&mut self, event: Option<JobEvent>, status: &ServiceStatus, request_state: &State) {
+        let patient = self.patience > 0;
+        let (verdict, state) = if self.own.holds(status) {
+            let verdict = judge_job(&self.target.name, event, status, patient);
+            (verdict, &status.state)
+        } else {
+            (
+                self.judge_request(event, request_state, patient),
+                request_state,
+            )
+        };
+        match verdict {
+            Some(verdict) => {
+                self.state = Some(state.to_string());
+                self.verdict = Some(verdict);
+            }
+            None => self.patience = self.patience.saturating_sub(1),
+        }
+    }
+
+    /// The request ended but the job's status does not show it: judge by the request's state.
+    fn judge_request(
+        &self,
+        event: Option<JobEvent>,
+        request_state: &State,
+        patient: bool,
+    ) -> Option<Verdict> {
+        let name = &self.target.name;
+        let request = self.request_label();
+        match request_state.class() {
+            StateClass::Failure => Some(failure(format!(
+                "job {name}: deployment request {request} ended {request_state}"
+            ))),
+            StateClass::Canceled => Some(cancelled(format!(
+                "job {name}: deployment request {request} was cancelled ({request_state})"
+            ))),
+            _ if self.ran => Some(success()),
+            _ if patient => None,
+            _ => Some(failure(format!(
+                "job {name} did not run in deployment request {request} (it ended {request_state}){}",
+                event
+                    .map(|e| format!("; check that the job defines the {} event", e.as_str()))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// The job's log lines: waiting, or its state changes.
+    fn show(
+        &self,
+        changes: &mut ChangeLog,
+        ci: &Ci,
+        own: &Progress,
+        env: &Progress,
+        statuses: &EnvironmentStatuses,
+        status: &ServiceStatus,
+    ) {
+        let name = &self.target.name;
+        match (own, env) {
+            (Progress::Running | Progress::Finished, _) => {
+                changes.state(ci, &self.target.id, name, status.state.as_str());
+            }
+            (Progress::Waiting { .. }, Progress::Waiting { holder }) => {
+                let line = waiting_line(holder.as_deref(), &statuses.environment.state);
+                changes.line(ci, &self.waiting_key(), format!("{name}: {line}"));
+            }
+            (Progress::Waiting { .. }, Progress::Running) => changes.line(
+                ci,
+                &self.waiting_key(),
+                format!(
+                    "{name}: deployment request {} is running (environment {})",
+                    self.request_label(),
+                    statuses.environment.state
+                ),
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// Sends one POST per job, in the listed order. A signal stops the sending (the wait then cancels
+/// what was sent); a refused POST stops the run, leaving the requests already accepted to run.
+async fn submit(
+    config: &Config,
+    client: &Client,
+    ci: &Ci,
+    shutdown: &Shutdown,
+    targets: &[Target],
+    baseline: &EnvironmentStatuses,
+    report: &mut Report,
+) -> Result<Vec<Job>, Error> {
+    let mut jobs: Vec<Job> = Vec::with_capacity(targets.len());
+    for (target, service) in targets.iter().zip(report.services.iter_mut()) {
+        if shutdown.received().is_some() {
+            break;
+        }
+        let body = target.job_body();
+        let action = match config.command {
+            Command::RedeployJob => JobAction::Redeploy,
+            _ => JobAction::Deploy(&body),
+        };
+        let accepted = match client.run_job(&target.id, action, config.job_event).await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                warn_accepted(ci, &jobs);
+                return Err(error.into());
+            }
+        };
+        let request_id = accepted.deployment_request_id.clone();
+        ci.progress(&format!(
+            "{}: deployment request {} accepted ({})",
+            target.name,
+            request_id.as_deref().unwrap_or("(no id returned)"),
+            accepted.state
+        ));
+        service.deployment_request_id = request_id.clone();
+        service.state = Some(accepted.state.to_string());
+        report
+            .deployment_request_ids
+            .push(request_id.clone().unwrap_or_default());
+        jobs.push(Job::new(target, request_id, baseline));
+    }
+    Ok(jobs)
+}
+
+/// After a refused POST: the jobs already accepted keep running, and the user should know.
+fn warn_accepted(ci: &Ci, jobs: &[Job]) {
+    if jobs.is_empty() {
+        return;
+    }
+    let accepted: Vec<String> = jobs
+        .iter()
+        .map(|job| format!("{} (request {})", job.target.name, job.request_label()))
+        .collect();
+    ci.warning(&format!(
+        "already accepted and left running: {}; follow them in the Qovery console, or stop them with `command: cancel`",
+        accepted.join(", ")
+    ));
+}
+
+/// Polls until every job's request ended, the deadline passes or a signal arrives.
+async fn follow(
+    pacer: &mut Pacer<'_>,
+    jobs: &mut [Job],
+    event: Option<JobEvent>,
+    changes: &mut ChangeLog,
+    ci: &Ci,
+) -> Result<(), Halt> {
+    loop {
+        let statuses = pacer.statuses().await?;
+        for job in jobs.iter_mut().filter(|job| job.verdict.is_none()) {
+            job.tick(pacer, &statuses, event, changes, ci).await?;
+        }
+        if jobs.iter().all(|job| job.verdict.is_some()) {
+            return Ok(());
+        }
+        pacer.pause().await?;
+    }
+}
+
+/// Whether a state is how a run for this event ends: `DEPLOYED` or `RESTARTED` for any event,
+/// `STOPPED` for `STOP`, `DELETED` for `DELETE` (conventions, "Success of a job event").
+fn ends_event(event: Option<JobEvent>, state: &State) -> bool {
+    match state.as_str().to_ascii_uppercase().as_str() {
+        "DEPLOYED" | "RESTARTED" => true,
+        "STOPPED" => event == Some(JobEvent::Stop),
+        "DELETED" => event == Some(JobEvent::Delete),
+        _ => false,
+    }
+}
+
+/// Judges a job status that shows our request: `status_details.status` `SUCCESS` with a state that
+/// ends the event is success; `ERROR` or `*_ERROR` is failure; `CANCELED` is cancelled. `None` while
+/// it has not settled (when `patient`).
+fn judge_job(
+    name: &str,
+    event: Option<JobEvent>,
+    status: &ServiceStatus,
+    patient: bool,
+) -> Option<Verdict> {
+    let detail = status
+        .status_details
+        .as_ref()
+        .and_then(|d| d.status.as_deref())
+        .unwrap_or("none")
+        .to_ascii_uppercase();
+    let state = &status.state;
+    match (detail.as_str(), state.class()) {
+        ("ERROR", _) | (_, StateClass::Failure) => Some(failure(format!(
+            "job {name} failed: {state} (status {detail}); its logs are in the Qovery console"
+        ))),
+        ("CANCELED", _) | (_, StateClass::Canceled) => Some(cancelled(format!(
+            "job {name} was cancelled ({state}, status {detail})"
+        ))),
+        ("SUCCESS", StateClass::Success) if ends_event(event, state) => Some(success()),
+        ("SUCCESS", StateClass::Success) => Some(failure(format!(
+            "job {name} ended {state}, which is not how a {} run ends; check the job's events in the Qovery console",
+            event.map_or("deploy", JobEvent::as_str)
+        ))),
+        _ if patient => None,
+        _ => Some(failure(format!(
+            "job {name}'s deployment request ended, but the job shows {state} (status {detail})"
+        ))),
+    }
+}
+
+fn success() -> Verdict {
+    Verdict {
+        result: RunResult::Success,
+        reason: None,
+        warning: None,
+    }
+}
+
+fn failure(reason: String) -> Verdict {
+    Verdict {
+        result: RunResult::Failure,
+        reason: Some(reason),
+        warning: None,
+    }
+}
+
+fn cancelled(reason: String) -> Verdict {
+    Verdict {
+        result: RunResult::Cancelled,
+        reason: Some(reason),
+        warning: None,
+    }
+}
+
+/// Every job settled: a failure wins, then a cancel; else success.
+fn conclude(jobs: &[Job], report: &mut Report) {
+    let verdicts: Vec<&Verdict> = jobs.iter().filter_map(|job| job.verdict.as_ref()).collect();
+    let worst = [RunResult::Failure, RunResult::Cancelled]
+        .into_iter()
+        .find(|result| verdicts.iter().any(|v| v.result == *result))
+        .unwrap_or(RunResult::Success);
+    let reasons: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| v.result == worst)
+        .filter_map(|v| v.reason.as_deref())
+        .collect();
+    report.result = worst;
+    report.reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+}
+
+/// The outputs that come from the jobs: states and execution ids in listed order, the link.
+fn record(jobs: &[Job], report: &mut Report, console: Option<&Console>) {
+    for (job, service) in jobs.iter().zip(report.services.iter_mut()) {
+        if job.state.is_some() {
+            service.state.clone_from(&job.state);
+        }
+    }
+    let states: Vec<&str> = report
+        .services
+        .iter()
+        .take(jobs.len())
+        .map(|s| s.state.as_deref().unwrap_or_default())
+        .collect();
+    if states.iter().any(|s| !s.is_empty()) {
+        report.state = Some(states.join(","));
+    }
+    let executions: Vec<&str> = jobs
+        .iter()
+        .map(|job| job.own.execution_id().unwrap_or_default())
+        .collect();
+    if executions.iter().any(|e| !e.is_empty()) {
+        report.execution_ids = executions.into_iter().map(str::to_string).collect();
+    }
+    if let (Some(console), [job]) = (console, jobs) {
+        report.console_url = Some(console.service(&job.target.id, job.own.execution_id()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: &str, detail: &str) -> ServiceStatus {
+        serde_json::from_value(serde_json::json!({
+            "id": "j", "state": state,
+            "status_details": {"action": "DEPLOY", "status": detail, "sub_action": "NONE"}
+        }))
+        .unwrap()
+    }
+
+    fn result(event: Option<JobEvent>, state: &str, detail: &str) -> Option<RunResult> {
+        judge_job("migrate", event, &status(state, detail), true).map(|v| v.result)
+    }
+
+    #[test]
+    fn a_job_succeeds_on_success_and_the_state_its_event_ends_in() {
+        assert_eq!(
+            result(None, "DEPLOYED", "SUCCESS"),
+            Some(RunResult::Success)
+        );
+        assert_eq!(
+            result(Some(JobEvent::Cron), "RESTARTED", "SUCCESS"),
+            Some(RunResult::Success)
+        );
+        assert_eq!(
+            result(Some(JobEvent::Stop), "STOPPED", "SUCCESS"),
+            Some(RunResult::Success)
+        );
+        assert_eq!(
+            result(Some(JobEvent::Delete), "DELETED", "SUCCESS"),
+            Some(RunResult::Success)
+        );
+        assert_eq!(
+            result(Some(JobEvent::Start), "STOPPED", "SUCCESS"),
+            Some(RunResult::Failure)
+        );
+    }
+
+    #[test]
+    fn errors_and_cancels_are_judged_and_unsettled_states_wait() {
+        assert_eq!(
+            result(None, "DEPLOYMENT_ERROR", "ERROR"),
+            Some(RunResult::Failure)
+        );
+        assert_eq!(result(None, "DEPLOYED", "ERROR"), Some(RunResult::Failure));
+        assert_eq!(
+            result(None, "CANCELED", "CANCELED"),
+            Some(RunResult::Cancelled)
+        );
+        assert_eq!(result(None, "DEPLOYED", "ONGOING"), None);
+        assert_eq!(result(None, "EXECUTING", "EXECUTING"), None);
+        let impatient = judge_job("m", None, &status("DEPLOYED", "ONGOING"), false).unwrap();
+        assert_eq!(impatient.result, RunResult::Failure);
+    }
+}

@@ -1,0 +1,82 @@
+//! `command: skip` / `unskip`: keep each listed service in its deployment stage and set whether
+//! environment-level deployments skip it.
+//!
+//! Reads first, writes after: the services are resolved (`GET /environment/{id}/services`) and
+//! every service's stage is read (`GET /service/{id}/deploymentStage`) before the first
+//! `PUT /deploymentStage/{stageId}/service/{serviceId}`, so a bad name or a refused read changes
+//! nothing. A service already in the wanted state is not written to.
+
+use crate::api::Client;
+use crate::api::types::DeploymentStage;
+use crate::ci::Ci;
+use crate::deploy::{preflight, service_report};
+use crate::error::Error;
+use crate::inputs::{Command, Config};
+use crate::plan::{self, Target};
+use crate::report::{Report, RunResult, ServiceReport};
+use crate::signal::Shutdown;
+
+pub async fn run(
+    config: &Config,
+    client: &Client,
+    ci: &mut Ci,
+    shutdown: &mut Shutdown,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let skip = config.command == Command::Skip;
+    let environment_id = config.environment_id.to_string();
+    let services = preflight(shutdown, client.services(&environment_id)).await?;
+    let targets: Vec<Target> = plan::resolve(&config.entries, &services)?
+        .iter()
+        .map(|(entry, service)| Target::bare(entry, service))
+        .collect();
+    let stages = preflight(shutdown, async {
+        let mut stages = Vec::with_capacity(targets.len());
+        for target in &targets {
+            stages.push(client.service_stage(&target.id).await?);
+        }
+        Ok(stages)
+    })
+    .await?;
+    ci.line(&format!(
+        "{} {} service(s) in environment {environment_id}:",
+        if skip { "Skipping" } else { "Unskipping" },
+        targets.len()
+    ));
+
+    if let Some(signal) = shutdown.received() {
+        return Err(Error::Interrupted(signal));
+    }
+    for (target, stage) in targets.iter().zip(&stages) {
+        let changed = stage.is_skipped(&target.id) != Some(skip);
+        if changed {
+            client.set_skipped(&stage.id, &target.id, skip).await?;
+        }
+        ci.progress(&describe(target, stage, skip, changed));
+        report.services.push(ServiceReport {
+            stage: Some(stage_name(stage).to_string()),
+            skipped: Some(skip),
+            ..service_report(target)
+        });
+    }
+    report.result = RunResult::Success;
+    Ok(())
+}
+
+fn stage_name(stage: &DeploymentStage) -> &str {
+    stage.name.as_deref().unwrap_or(&stage.id)
+}
+
+/// `api: skipped in stage `apps``, or `api: already skipped in stage `apps`; nothing sent`.
+fn describe(target: &Target, stage: &DeploymentStage, skip: bool, changed: bool) -> String {
+    let state = if skip { "skipped" } else { "not skipped" };
+    let stage = stage_name(stage);
+    if changed {
+        format!("{}: {state} now, in stage `{stage}`", target.name)
+    } else {
+        format!(
+            "{}: already {state}, in stage `{stage}`; nothing sent",
+            target.name
+        )
+    }
+}
