@@ -26,11 +26,11 @@ OPTIONS:
     --port N          port for `serve` (default: 0, any free port)
     --show-requests   print the received requests (METHOD path) to stderr at the end
 
-exec/demo set INPUT_API-URL to the mock's URL and, unless already set,
-INPUT_API-TOKEN=qov_mock_demo_token and INPUT_ENVIRONMENT-ID=<fixture environment>.
+exec/demo set INPUT_API_URL to the mock's URL and, unless already set,
+INPUT_API_TOKEN=qov_mock_demo_token and INPUT_ENVIRONMENT_ID=<fixture environment>.
 demo also sets (unless already set) INPUT_APPLICATIONS=api,web INPUT_CONTAINERS=worker
 INPUT_JOBS=migrate INPUT_HELMS=ingress-nginx=4.11.2 INPUT_DATABASES=postgres
-INPUT_COMMIT-SHA=<sha> INPUT_POLL-INTERVAL=1s INPUT_TIMEOUT=2m, and runs
+INPUT_COMMIT_SHA=<sha> INPUT_POLL_INTERVAL=1s INPUT_TIMEOUT=2m, and runs
 `$CARGO run -q -p qovery-deploy --` under cargo, else the qovery-deploy binary next to
 qovery-mock, else qovery-deploy from PATH. exec and demo exit with the command's code.
 
@@ -44,10 +44,10 @@ const DEMO_INPUTS: [(&str, &str); 8] = [
     ("INPUT_HELMS", "ingress-nginx=4.11.2"),
     ("INPUT_DATABASES", "postgres"),
     (
-        "INPUT_COMMIT-SHA",
+        "INPUT_COMMIT_SHA",
         "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a",
     ),
-    ("INPUT_POLL-INTERVAL", "1s"),
+    ("INPUT_POLL_INTERVAL", "1s"),
     ("INPUT_TIMEOUT", "2m"),
 ];
 
@@ -354,10 +354,12 @@ fn run_wrapped(
     for key in spellings_in_env("INPUT_API-URL") {
         command.env_remove(key);
     }
-    command.env("INPUT_API-URL", server.url());
+    // Underscore spellings: a POSIX shell drops variables whose names are not identifiers
+    // (`INPUT_API-URL`), so a wrapped CI script (`exec -- sh ci.sh`) would never pass them on.
+    command.env("INPUT_API_URL", server.url());
     let defaults = [
-        ("INPUT_API-TOKEN", DEMO_TOKEN),
-        ("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT),
+        ("INPUT_API_TOKEN", DEMO_TOKEN),
+        ("INPUT_ENVIRONMENT_ID", ids::ENVIRONMENT),
     ];
     for (key, value) in defaults.into_iter().chain(wrapped.defaults) {
         if spellings_in_env(key).is_empty() {

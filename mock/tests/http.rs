@@ -23,7 +23,11 @@ impl Api {
         let server = MockServer::spawn(config).await.expect("mock starts");
         Api {
             server,
-            http: reqwest::Client::new(),
+            http: {
+                // See the rustls dev-dependency in Cargo.toml.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                reqwest::Client::new()
+            },
         }
     }
 

@@ -1,8 +1,14 @@
 //! Integration tests: the real binary against a wiremock Qovery (and, in `e2e`, the bundled
 //! stateful mock). One test binary, as in `just`, to keep link times down.
 
+mod cancel;
+mod contract;
 mod deploy;
+mod e2e;
 mod http;
 mod inputs;
+mod jobs;
 mod secrets;
+mod spec;
+mod stages;
 mod support;

@@ -1,0 +1,194 @@
+//! The interface contract, checked mechanically: the README's tables, action.yml and the code agree,
+//! and the fields the client reads exist in the spec.
+
+use qovery_deploy::inputs::INPUTS;
+use serde_json::Value;
+
+use crate::spec::spec;
+
+fn readme() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+}
+
+/// action.yml, in document order (a YAML mapping keeps it; a JSON map would sort the keys).
+fn action() -> serde_yaml_ng::Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/action.yml")).unwrap();
+    serde_yaml_ng::from_str(&text).unwrap()
+}
+
+/// The rows of the first table under `## {heading}`: (first column without backticks, second column).
+fn readme_table(heading: &str) -> Vec<(String, String)> {
+    let text = readme();
+    let section = text
+        .split(&format!("\n## {heading}\n"))
+        .nth(1)
+        .expect("section exists");
+    let section = section.split("\n## ").next().unwrap();
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|row| {
+            let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+            (cells[0].trim_matches('`').to_string(), cells[1].to_string())
+        })
+        .collect()
+}
+
+/// A literal default: exactly one backticked value that is not a variable reference.
+fn literal(cell: &str) -> Option<&str> {
+    let inner = cell.strip_prefix('`')?.strip_suffix('`')?;
+    (!inner.contains('`') && !inner.starts_with('$')).then_some(inner)
+}
+
+#[test]
+fn readme_action_yml_and_code_agree_on_inputs() {
+    let readme = readme_table("Inputs");
+    let action = action();
+    let action_inputs = action["inputs"].as_mapping().unwrap();
+    let code: Vec<&str> = INPUTS.iter().map(|d| d.name).collect();
+    let readme_names: Vec<&str> = readme.iter().map(|(n, _)| n.as_str()).collect();
+    let action_names: Vec<&str> = action_inputs.keys().filter_map(|k| k.as_str()).collect();
+    assert_eq!(readme_names, code, "README inputs table vs src/inputs.rs");
+    assert_eq!(action_names, code, "action.yml inputs vs src/inputs.rs");
+    for (def, (_, readme_default)) in INPUTS.iter().zip(&readme) {
+        let action_default = action_inputs[def.name]["default"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(
+            literal(readme_default),
+            def.default,
+            "README default of {}",
+            def.name
+        );
+        assert_eq!(
+            action_default,
+            def.default.unwrap_or(""),
+            "action.yml default of {}",
+            def.name
+        );
+        assert!(
+            action_inputs[def.name]["description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{}",
+            def.name
+        );
+    }
+}
+
+#[test]
+fn readme_action_yml_and_code_agree_on_outputs() {
+    let code: Vec<&str> =
+        qovery_deploy::report::Report::new(qovery_deploy::inputs::Command::Deploy)
+            .outputs()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+    let action = action();
+    let action_outputs: Vec<&str> = action["outputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .filter_map(|k| k.as_str())
+        .collect();
+    let readme: Vec<String> = readme_table("Outputs")
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(action_outputs, code);
+    assert_eq!(readme, code);
+}
+
+#[test]
+fn action_yml_runs_a_prebuilt_image() {
+    let action = action();
+    assert_eq!(action["runs"]["using"], "docker");
+    assert!(
+        action["runs"]["image"]
+            .as_str()
+            .unwrap()
+            .starts_with("docker://"),
+        "a Dockerfile would compile Rust on every run"
+    );
+}
+
+#[test]
+fn the_fields_the_client_reads_exist_in_the_spec() {
+    let spec = spec();
+    let has = |schema: &str, fields: &[&str]| {
+        let properties = spec.schema(schema)["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{schema} has properties"));
+        for field in fields {
+            assert!(
+                properties.contains_key(*field),
+                "{schema}.{field} is not in the spec"
+            );
+        }
+    };
+    has(
+        "EnvironmentStatus",
+        &[
+            "state",
+            "last_deployment_state",
+            "last_deployment_id",
+            "deployment_request_id",
+            "total_deployment_duration_in_seconds",
+            "triggered_by",
+        ],
+    );
+    has(
+        "EnvironmentStatuses",
+        &[
+            "environment",
+            "applications",
+            "containers",
+            "jobs",
+            "databases",
+            "helms",
+            "terraforms",
+        ],
+    );
+    has(
+        "Status",
+        &[
+            "id",
+            "state",
+            "status_details",
+            "is_part_last_deployment",
+            "deployment_request_id",
+            "execution_id",
+            "steps",
+        ],
+    );
+    has("StatusDetails", &["action", "status"]);
+    has("ServiceStepMetrics", &["total_duration_sec"]);
+    has("EnvDeploymentStatus", &["status"]);
+    has("QueuedDeploymentRequestWithStages", &["identifier"]);
+    // The states the wait classifies by name are all spec values (an unknown one is still handled).
+    let states: Vec<&str> = spec.schema("StateEnum")["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for state in [
+        "DEPLOYED",
+        "BUILDING",
+        "DEPLOYING",
+        "EXECUTING",
+        "CANCELED",
+        "CANCELING",
+        "BUILD_ERROR",
+        "DEPLOYMENT_ERROR",
+        "DEPLOYMENT_QUEUED",
+        "QUEUED",
+        "RESTARTED",
+        "STOPPED",
+        "DELETED",
+    ] {
+        assert!(states.contains(&state), "{state} is not a StateEnum value");
+    }
+}

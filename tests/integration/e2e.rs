@@ -1,0 +1,320 @@
+//! End to end: the real binary against the bundled stateful mock (`qovery-mock`), which plays whole
+//! deployments (queued, building, deploying, deployed) and the scenarios users rehearse with.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use qovery_mock::{MockConfig, MockServer, Scenario, ids};
+use serde_json::Value;
+
+use crate::support::{TOKEN, command, parse_github_output, stderr, stdout, temp_dir};
+
+async fn mock(scenario: Scenario) -> MockServer {
+    MockServer::spawn(MockConfig {
+        scenario,
+        step: Duration::from_millis(400),
+    })
+    .await
+    .unwrap()
+}
+
+fn deploy(server: &MockServer) -> assert_cmd::Command {
+    let mut cmd = command(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api,web")
+        .env("INPUT_CONTAINERS", "worker")
+        .env("INPUT_JOBS", "migrate")
+        .env("INPUT_HELMS", "ingress-nginx")
+        .env("INPUT_DATABASES", "postgres")
+        .env("INPUT_CHART-VERSION", "4.11.2");
+    cmd
+}
+
+fn calls(server: &MockServer, method: &str, path: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path == path)
+        .count()
+}
+
+/// The environment's status as the mock shows it now.
+async fn environment_status(server: &MockServer) -> Value {
+    // The crate builds reqwest without a default crypto provider (it installs ring at startup).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+        .get(format!(
+            "{}/environment/{}/status",
+            server.url(),
+            ids::ENVIRONMENT
+        ))
+        .header("authorization", "Token x")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_clean_container_environment_gets_every_output_and_never_the_token() {
+    let server = mock(Scenario::Happy).await;
+    let workspace = temp_dir("e2e-github");
+    let files = workspace.join("file_commands");
+    std::fs::create_dir_all(&files).unwrap();
+    // Only what a docker action's container gets (`env -i` plus the runner's variables).
+    let output = deploy(&server)
+        .current_dir(&workspace)
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_OUTPUT", files.join("set_output"))
+        .env("GITHUB_STEP_SUMMARY", files.join("step_summary"))
+        .env("GITHUB_WORKSPACE", &workspace)
+        .output()
+        .unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+
+    assert_eq!(
+        calls(
+            &server,
+            "POST",
+            &format!("/environment/{}/service/deploy", ids::ENVIRONMENT)
+        ),
+        1
+    );
+    // The request id the mock handed out, as its environment reports it now.
+    let request_id = environment_status(&server).await["deployment_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let outputs = parse_github_output(&std::fs::read_to_string(files.join("set_output")).unwrap());
+    let keys: Vec<&str> = outputs.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "console-url",
+            "deployment-request-id",
+            "duration-seconds",
+            "execution-id",
+            "result",
+            "services",
+            "state"
+        ]
+    );
+    assert_eq!(outputs["result"], "success");
+    assert_eq!(outputs["state"], "DEPLOYED");
+    assert_eq!(outputs["execution-id"], format!("{}-42", ids::ENVIRONMENT));
+    assert_eq!(outputs["deployment-request-id"], request_id);
+    assert!(outputs["console-url"].ends_with(&format!(
+        "/environment/{}/deployment/{}-42",
+        ids::ENVIRONMENT,
+        ids::ENVIRONMENT
+    )));
+    let services: Vec<Value> = serde_json::from_str(&outputs["services"]).unwrap();
+    assert_eq!(services.len(), 6);
+    for service in &services {
+        assert_eq!(service["state"], "DEPLOYED", "{service}");
+        assert_eq!(
+            service["deployment_request_id"].as_str(),
+            Some(outputs["deployment-request-id"].as_str())
+        );
+    }
+    assert_eq!(
+        services[5],
+        serde_json::json!({"id": ids::POSTGRES, "name": "postgres", "type": "DATABASE", "state": "DEPLOYED", "deployment_request_id": outputs["deployment-request-id"]})
+    );
+
+    let summary = std::fs::read_to_string(files.join("step_summary")).unwrap();
+    for name in [
+        "api",
+        "web",
+        "worker",
+        "migrate",
+        "ingress-nginx",
+        "postgres",
+    ] {
+        assert_eq!(
+            summary
+                .lines()
+                .filter(|l| l.starts_with(&format!("| {name} |")))
+                .count(),
+            1,
+            "{name}: {summary}"
+        );
+    }
+    assert!(
+        summary.contains(&format!("]({})", outputs["console-url"])),
+        "{summary}"
+    );
+
+    assert_eq!(out.lines().next().unwrap(), format!("::add-mask::{TOKEN}"));
+    assert_eq!(out.matches(TOKEN).count(), 1);
+    assert!(!stderr(&output).contains(TOKEN));
+    for file in ["set_output", "step_summary"] {
+        assert!(
+            !std::fs::read_to_string(files.join(file))
+                .unwrap()
+                .contains(TOKEN)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_gitlab_dotenv_report_reads_back_to_the_same_values() {
+    let server = mock(Scenario::Happy).await;
+    let dir = temp_dir("e2e-gitlab");
+    let output = deploy(&server)
+        .current_dir(&dir)
+        .env("GITLAB_CI", "true")
+        .env("GITHUB_OUTPUT", dir.join("github_output"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = std::fs::read_to_string(dir.join("qovery-deploy.env")).unwrap();
+    assert!(text.len() < 5 * 1024);
+    let dotenv: BTreeMap<String, String> = dotenvy::from_path_iter(dir.join("qovery-deploy.env"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let github = parse_github_output(&std::fs::read_to_string(dir.join("github_output")).unwrap());
+    for (name, value) in github.iter().filter(|(n, _)| *n != "services") {
+        let key = format!("QOVERY_{}", name.to_uppercase().replace('-', "_"));
+        assert_eq!(dotenv.get(&key), Some(value), "{key}");
+    }
+    assert_eq!(
+        dotenv["QOVERY_SERVICES"],
+        "api:DEPLOYED,web:DEPLOYED,worker:DEPLOYED,migrate:DEPLOYED,ingress-nginx:DEPLOYED,postgres:DEPLOYED"
+    );
+    assert!(text.lines().all(|l| l.starts_with("QOVERY_")), "{text}");
+    // GitLab collapsible sections instead of GitHub groups.
+    assert!(stdout(&output).contains("section_start:") && !stdout(&output).contains("::group::"));
+}
+
+#[tokio::test]
+async fn a_stale_deployed_is_waited_out() {
+    let server = mock(Scenario::Stale).await;
+    let output = deploy(&server).output().unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("queued: waiting for Qovery to start it"),
+        "{out}"
+    );
+    // The previous deployment's DEPLOYED showed for 1.2 s: at least one poll saw it and went on.
+    let polls = calls(
+        &server,
+        "GET",
+        &format!("/environment/{}/statuses", ids::ENVIRONMENT),
+    );
+    assert!(polls >= 3, "baseline, a stale poll, then ours: {polls}");
+    assert!(
+        out.contains(&format!("deployment/{}-42", ids::ENVIRONMENT)),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_service_exits_1_with_its_state() {
+    let server = mock(Scenario::Fail).await;
+    let output = deploy(&server).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("deployment failed: api BUILD_ERROR"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn a_stuck_deployment_is_cancelled_at_the_timeout() {
+    let server = mock(Scenario::Stuck).await;
+    let output = deploy(&server).env("INPUT_TIMEOUT", "3s").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert_eq!(
+        calls(
+            &server,
+            "POST",
+            &format!("/environment/{}/cancelDeployment", ids::ENVIRONMENT)
+        ),
+        1
+    );
+    let state = environment_status(&server).await["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ["CANCELING", "CANCELED"].contains(&state.as_str()),
+        "{state}"
+    );
+}
+
+#[tokio::test]
+async fn queued_behind_someone_else_only_our_request_is_cancelled() {
+    let server = mock(Scenario::QueuedStuck).await;
+    let output = deploy(&server).env("INPUT_TIMEOUT", "3s").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert_eq!(
+        calls(
+            &server,
+            "POST",
+            &format!("/environment/{}/cancelDeployment", ids::ENVIRONMENT)
+        ),
+        0
+    );
+    let ours = server
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.path.starts_with("/deploymentQueue/") && r.path.ends_with("/cancelDeployment")
+        })
+        .count();
+    assert_eq!(ours, 1);
+    // The other deployment is untouched and still running.
+    let status = environment_status(&server).await;
+    assert_eq!(status["state"], "DEPLOYING");
+    assert_eq!(
+        status["deployment_request_id"],
+        "9e000000-0000-4000-8000-000000000042"
+    );
+}
+
+#[tokio::test]
+async fn queued_behind_someone_else_then_ours_runs() {
+    let server = mock(Scenario::Queued).await;
+    let output = deploy(&server).output().unwrap();
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(out.contains("queued: the environment is busy with deployment request 9e000000-0000-4000-8000-000000000042"), "{out}");
+}
+
+#[tokio::test]
+async fn transient_api_errors_are_retried() {
+    let server = mock(Scenario::Flaky).await;
+    let output = deploy(&server).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("HTTP 503") && err.contains("HTTP 429"),
+        "{err}"
+    );
+}

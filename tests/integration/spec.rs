@@ -1,0 +1,294 @@
+//! The vendored Qovery OpenAPI spec as a test oracle: every request a test recorded must be an
+//! operation of the spec, with declared query parameters and a body that validates against the
+//! operation's schema (strictly: no undeclared field, no `null` where not nullable, no `""`).
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use wiremock::MockServer;
+
+pub struct Spec {
+    doc: Value,
+}
+
+pub fn spec() -> &'static Spec {
+    static SPEC: OnceLock<Spec> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/spec/qovery-openapi.yaml");
+        let text = std::fs::read_to_string(path)
+            .expect("spec/qovery-openapi.yaml is vendored in the repo");
+        Spec {
+            doc: serde_yaml_ng::from_str(&text).expect("the spec parses"),
+        }
+    })
+}
+
+impl Spec {
+    /// The operation for a concrete request path, matching `{param}` segments.
+    pub fn operation(&self, method: &str, path: &str) -> Option<&Value> {
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let paths = self.doc["paths"].as_object()?;
+        // Prefer literal segments over parameters (`/environment/deploymentStatus` vs `/environment/{id}`).
+        let mut candidates: Vec<(usize, &Value)> = paths
+            .iter()
+            .filter_map(|(template, item)| {
+                let parts: Vec<&str> = template.trim_matches('/').split('/').collect();
+                if parts.len() != segments.len() {
+                    return None;
+                }
+                let mut literal = 0;
+                for (p, s) in parts.iter().zip(&segments) {
+                    if p.starts_with('{') {
+                        continue;
+                    }
+                    if p != s {
+                        return None;
+                    }
+                    literal += 1;
+                }
+                Some((literal, item.get(method.to_ascii_lowercase())?))
+            })
+            .collect();
+        candidates.sort_by_key(|(literal, _)| std::cmp::Reverse(*literal));
+        candidates.first().map(|(_, op)| *op)
+    }
+
+    pub fn schema(&self, name: &str) -> &Value {
+        &self.doc["components"]["schemas"][name]
+    }
+
+    fn resolve<'a>(&'a self, mut value: &'a Value) -> &'a Value {
+        while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
+            let mut target = &self.doc;
+            for part in reference.trim_start_matches("#/").split('/') {
+                target = &target[part];
+            }
+            value = target;
+        }
+        value
+    }
+
+    /// Schema violations of `value`, as `path: problem` lines.
+    pub fn violations(&self, schema: &Value, value: &Value) -> Vec<String> {
+        let mut errors = Vec::new();
+        self.check(schema, value, "$", &mut errors);
+        errors
+    }
+
+    fn check(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+        let schema = self.resolve(schema);
+        if value.is_null() {
+            if schema.get("nullable") != Some(&Value::Bool(true)) {
+                errors.push(format!("{at}: null where the spec does not allow it"));
+            }
+            return;
+        }
+        for branch in schema["allOf"].as_array().into_iter().flatten() {
+            self.check(branch, value, at, errors);
+        }
+        if let Some(branches) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
+            if !branches
+                .iter()
+                .any(|b| self.violations(b, value).is_empty())
+            {
+                errors.push(format!("{at}: matches none of the oneOf/anyOf branches"));
+            }
+        }
+        if let Some(choices) = schema["enum"].as_array() {
+            if !choices.contains(value) {
+                errors.push(format!("{at}: {value} is not one of {choices:?}"));
+            }
+        }
+        let kind = schema["type"]
+            .as_str()
+            .or(schema.get("properties").map(|_| "object"));
+        match (kind, value) {
+            (Some("object"), Value::Object(fields)) => {
+                let properties = schema["properties"].as_object();
+                for required in schema["required"].as_array().into_iter().flatten() {
+                    if !fields.contains_key(required.as_str().unwrap_or_default()) {
+                        errors.push(format!("{at}: missing required field {required}"));
+                    }
+                }
+                for (name, field) in fields {
+                    match properties.and_then(|p| p.get(name)) {
+                        Some(property) => {
+                            self.check(property, field, &format!("{at}.{name}"), errors)
+                        }
+                        None if schema["additionalProperties"].is_object() => {}
+                        None => errors.push(format!("{at}.{name}: not declared in the spec")),
+                    }
+                }
+            }
+            (Some("array"), Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.check(&schema["items"], item, &format!("{at}[{i}]"), errors);
+                }
+            }
+            (Some("string"), Value::String(text)) => {
+                if text.is_empty() {
+                    errors.push(format!(
+                        "{at}: empty string (absent values must be omitted)"
+                    ));
+                }
+                if schema["format"] == "uuid" && uuid::Uuid::try_parse(text).is_err() {
+                    errors.push(format!("{at}: {text:?} is not a uuid"));
+                }
+            }
+            (Some("boolean"), Value::Bool(_))
+            | (Some("integer"), Value::Number(_))
+            | (Some("number"), Value::Number(_)) => {}
+            (None, _) => {}
+            (Some(kind), value) => errors.push(format!("{at}: expected {kind}, got {value}")),
+        }
+    }
+
+    /// Checks one request: known operation, declared query parameters, body against the schema.
+    pub fn request_violations(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(String, String)],
+        body: &[u8],
+    ) -> Vec<String> {
+        let Some(operation) = self.operation(method, path) else {
+            return vec![format!("{method} {path}: no such operation in the spec")];
+        };
+        let mut errors = Vec::new();
+        let parameters: Vec<&Value> = operation["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| self.resolve(p))
+            .collect();
+        for (name, value) in query {
+            match parameters
+                .iter()
+                .find(|p| p["in"] == "query" && p["name"] == name.as_str())
+            {
+                Some(parameter) => {
+                    let violations =
+                        self.violations(&parameter["schema"], &Value::String(value.clone()));
+                    errors.extend(
+                        violations
+                            .into_iter()
+                            .map(|v| format!("{method} {path} ?{name}: {v}")),
+                    );
+                }
+                None => errors.push(format!(
+                    "{method} {path}: undeclared query parameter {name}"
+                )),
+            }
+        }
+        if !body.is_empty() {
+            let schema =
+                &self.resolve(&operation["requestBody"])["content"]["application/json"]["schema"];
+            match serde_json::from_slice::<Value>(body) {
+                _ if schema.is_null() => errors.push(format!(
+                    "{method} {path}: sends a body the spec does not declare"
+                )),
+                Ok(value) => errors.extend(
+                    self.violations(schema, &value)
+                        .into_iter()
+                        .map(|v| format!("{method} {path} body {v}")),
+                ),
+                Err(e) => errors.push(format!("{method} {path}: body is not JSON: {e}")),
+            }
+        }
+        errors
+    }
+}
+
+/// Every request the server received conforms to the spec.
+pub async fn assert_conforms(server: &MockServer) {
+    let mut errors = Vec::new();
+    for request in server.received_requests().await.unwrap_or_default() {
+        let query: Vec<(String, String)> = request
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        errors.extend(spec().request_violations(
+            request.method.as_str(),
+            request.url.path(),
+            &query,
+            &request.body,
+        ));
+    }
+    assert!(
+        errors.is_empty(),
+        "requests that break the spec:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn the_validator_catches_what_it_must() {
+    let spec = spec();
+    let body = |v: Value| serde_json::to_vec(&v).unwrap();
+    let ok = spec.request_violations(
+        "POST",
+        "/environment/b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10/service/deploy",
+        &[],
+        &body(serde_json::json!({"applications": [{"application_id": "a1000000-0000-4000-8000-000000000001", "git_commit_id": "abc"}]})),
+    );
+    assert_eq!(ok, Vec::<String>::new());
+    for (bad, why) in [
+        (
+            serde_json::json!({"applications": [{"application_id": "x"}]}),
+            "not a uuid",
+        ),
+        (
+            serde_json::json!({"applications": [{"application_id": "a1000000-0000-4000-8000-000000000001", "git_commit_id": ""}]}),
+            "empty string",
+        ),
+        (
+            serde_json::json!({"containers": [{"id": "a1000000-0000-4000-8000-000000000001", "image_tag": null}]}),
+            "null",
+        ),
+        (
+            serde_json::json!({"jobs": [{"id": "a1000000-0000-4000-8000-000000000001", "tag": "1"}]}),
+            "not declared",
+        ),
+        (
+            serde_json::json!({"containers": [{"image_tag": "1"}]}),
+            "missing required",
+        ),
+        (
+            serde_json::json!({"terraforms": [{"id": "a1000000-0000-4000-8000-000000000001", "action": "APPLY"}]}),
+            "is not one of",
+        ),
+    ] {
+        let errors = spec.request_violations(
+            "POST",
+            "/environment/b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10/service/deploy",
+            &[],
+            &body(bad.clone()),
+        );
+        assert!(errors.iter().any(|e| e.contains(why)), "{bad}: {errors:?}");
+    }
+    assert!(
+        !spec
+            .request_violations("GET", "/environment/x/nothing", &[], &[])
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .request_violations(
+                "POST",
+                "/job/x/deploy",
+                &[("forceEvent".into(), "EXPLODE".into())],
+                &[]
+            )
+            .is_empty()
+    );
+    assert!(
+        spec.request_violations(
+            "POST",
+            "/job/x/deploy",
+            &[("forceEvent".into(), "STOP".into())],
+            &[]
+        )
+        .is_empty()
+    );
+}
