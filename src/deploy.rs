@@ -39,10 +39,6 @@ impl Console {
         }
     }
 
-    pub fn environment(&self) -> &str {
-        &self.environment
-    }
-
     /// One service's deployments, or the logs of one of its executions.
     pub fn service(&self, service_id: &str, execution_id: Option<&str>) -> String {
         let base = format!("{}/service/{service_id}/deployments", self.environment);
@@ -98,10 +94,9 @@ pub async fn run(
     let plan = DeployPlan::new(config, &services)?;
     let console = Console::new(config, &environment);
     ci.line(&format!(
-        "Deploying {} service(s) to environment {}{}:",
+        "Deploying {} service(s) to environment {} ({id}):",
         plan.targets.len(),
         environment.name.as_deref().unwrap_or("?"),
-        format_args!(" ({id})")
     ));
     ci.line(plan.describe().trim_end());
     report.services = plan.targets.iter().map(service_report).collect();

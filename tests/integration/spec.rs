@@ -57,6 +57,23 @@ impl Spec {
         &self.doc["components"]["schemas"][name]
     }
 
+    /// The property names of a schema, its `allOf` branches included.
+    pub fn properties(&self, name: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut pending = vec![self.schema(name)];
+        while let Some(schema) = pending.pop() {
+            let schema = self.resolve(schema);
+            names.extend(
+                schema["properties"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|p| p.keys().cloned()),
+            );
+            pending.extend(schema["allOf"].as_array().into_iter().flatten());
+        }
+        names
+    }
+
     fn resolve<'a>(&'a self, mut value: &'a Value) -> &'a Value {
         while let Some(reference) = value.get("$ref").and_then(Value::as_str) {
             let mut target = &self.doc;
