@@ -42,13 +42,7 @@ async fn mixed_plan_sends_one_exact_batched_request() {
         .env("INPUT_CHART-VERSION", "4.11.2")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
 
     for request in requests(&server).await {
         assert!(
@@ -155,13 +149,7 @@ async fn timeout_cancels_our_running_deployment_and_exits_3() {
         .env("INPUT_FORCE-CANCEL", "true")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 3);
     let cancels: Vec<_> = requests(&server)
         .await
         .into_iter()
@@ -239,13 +227,7 @@ async fn timeout_while_queued_behind_another_cancels_only_our_queued_request() {
         .env("INPUT_TIMEOUT", "2s")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 3);
     assert!(
         stdout(&output).contains("removed deployment request"),
         "{}",
@@ -283,13 +265,7 @@ async fn unknown_states_do_not_crash_and_keep_waiting() {
         .env("INPUT_APPLICATIONS", "api")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     assert!(stdout(&output).contains("api: DEPLOYED -> QUANTUM_LEAP"));
     assert_eq!(
         count(&server, "GET", &format!("/environment/{ENV}/statuses")).await,
@@ -359,13 +335,7 @@ async fn outputs_and_summary_are_written_for_github() {
         .env("GITHUB_STEP_SUMMARY", &summary_file)
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     let outputs = parse_github_output(&std::fs::read_to_string(&output_file).unwrap());
     assert_eq!(outputs["result"], "success");
     assert_eq!(outputs["state"], "DEPLOYED");

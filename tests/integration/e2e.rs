@@ -7,7 +7,7 @@ use std::time::Duration;
 use qovery_mock::{MockConfig, MockServer, Scenario, ids};
 use serde_json::Value;
 
-use crate::support::{TOKEN, command, parse_github_output, stderr, stdout, temp_dir};
+use crate::support::{TOKEN, assert_exit, command, parse_github_output, stderr, stdout, temp_dir};
 
 async fn mock(scenario: Scenario) -> MockServer {
     MockServer::spawn(MockConfig {
@@ -231,13 +231,7 @@ async fn a_failing_service_exits_1_with_its_state() {
 async fn a_stuck_deployment_is_cancelled_at_the_timeout() {
     let server = mock(Scenario::Stuck).await;
     let output = deploy(&server).env("INPUT_TIMEOUT", "3s").output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 3);
     assert_eq!(
         calls(
             &server,
@@ -260,13 +254,7 @@ async fn a_stuck_deployment_is_cancelled_at_the_timeout() {
 async fn queued_behind_someone_else_only_our_request_is_cancelled() {
     let server = mock(Scenario::QueuedStuck).await;
     let output = deploy(&server).env("INPUT_TIMEOUT", "3s").output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 3);
     assert_eq!(
         calls(
             &server,
@@ -305,13 +293,7 @@ async fn queued_behind_someone_else_then_ours_runs() {
 async fn transient_api_errors_are_retried() {
     let server = mock(Scenario::Flaky).await;
     let output = deploy(&server).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     let err = stderr(&output);
     assert!(
         err.contains("HTTP 503") && err.contains("HTTP 429"),

@@ -43,13 +43,7 @@ async fn a_503_then_a_429_with_retry_after_then_success() {
         .env("INPUT_APPLICATIONS", "api")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     // The 429's Retry-After (2s) was honoured.
     assert!(started.elapsed() >= Duration::from_secs(2));
     let err = stderr(&output);

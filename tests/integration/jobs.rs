@@ -120,13 +120,7 @@ async fn deploy_job_on_a_git_job_sends_only_git_commit_id() {
         .env("INPUT_IMAGE-TAG", "2.0.0")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     assert_eq!(writes(&server).await, 1);
     assert_conforms(&server).await;
 }
@@ -172,13 +166,7 @@ async fn redeploy_job_sends_no_body_and_the_force_event() {
         .env("INPUT_JOB-EVENT", "CRON")
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     let all = requests(&server).await;
     let posts: Vec<_> = all.iter().filter(|r| r.method.as_str() == "POST").collect();
     assert_eq!(posts.len(), 1);
@@ -304,13 +292,7 @@ async fn two_jobs_give_their_ids_in_listed_order() {
         .env("GITHUB_OUTPUT", dir.join("out"))
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 0);
     let sent = calls(&server).await;
     assert_eq!(
         post_paths(&sent),
@@ -395,13 +377,7 @@ async fn timeout_cancels_our_running_job_request_and_exits_3() {
         .env("GITHUB_OUTPUT", dir.join("out"))
         .output()
         .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(3),
-        "{}{}",
-        stdout(&output),
-        stderr(&output)
-    );
+    assert_exit(&output, 3);
     let sent = calls(&server).await;
     assert_eq!(
         post_paths(&sent),

@@ -207,6 +207,18 @@ pub fn spawnable(api_url: &str) -> std::process::Command {
     cmd
 }
 
+/// The run exited with `code`; on a mismatch the message shows everything it printed.
+#[track_caller]
+pub fn assert_exit(output: &std::process::Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
 pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
