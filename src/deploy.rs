@@ -114,7 +114,10 @@ pub async fn run(
     for service in &mut report.services {
         service.deployment_request_id = request_id.clone();
     }
-    report.state = Some(accepted.state.to_string());
+    report.state = Some(accepted.state.to_string()).filter(|s| !s.is_empty());
+    if request_id.is_none() {
+        ci.warning("Qovery accepted the deployment without a deployment request id; it is followed by its new execution id instead");
+    }
     ci.progress(&format!(
         "deployment request {} accepted ({})",
         request_id.as_deref().unwrap_or("(no id returned)"),

@@ -491,7 +491,7 @@ impl Client {
         let bytes = self
             .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
             .await?;
-        decode(call, &bytes)
+        decode_accepted(call, &bytes)
     }
 
     // --- Cancel --------------------------------------------------------------------------------

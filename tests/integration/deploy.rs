@@ -369,3 +369,35 @@ async fn outputs_and_summary_are_written_for_github() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn any_2xx_accepts_the_deploy_even_without_a_body() {
+    // Qovery's older action broke when the answer changed from 200 to 202; the body may change too.
+    let server = qovery(vec![
+        previous_deployed(),
+        previous_deployed(),
+        ours("DEPLOYED", "DEPLOYED"),
+    ])
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/environment/{ENV}/service/deploy")))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert!(
+        stderr(&output).contains("without a deployment request id"),
+        "{}",
+        stderr(&output)
+    );
+    // Without a request id, the new execution id is the evidence: the stale poll was not accepted.
+    assert_eq!(
+        count(&server, "GET", &format!("/environment/{ENV}/statuses")).await,
+        3
+    );
+}
