@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the .ci scripts (sourced, not run).
 
 # start_mock SCENARIO STEP_MS: starts target/release/qovery-mock in the background and sets
@@ -18,4 +19,5 @@ start_mock() {
   exit 1
 }
 
-ENVIRONMENT_ID=b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10
+# The bundled mock's fixture environment, used by the scripts that source this file.
+export ENVIRONMENT_ID=b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10
