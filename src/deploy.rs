@@ -54,10 +54,7 @@ pub async fn preflight<T>(
     shutdown: &mut Shutdown,
     work: impl Future<Output = Result<T, crate::api::ApiError>>,
 ) -> Result<T, Error> {
-    tokio::select! {
-        result = work => Ok(result?),
-        signal = shutdown.wait() => Err(Error::Interrupted(signal)),
-    }
+    Ok(shutdown.race(work).await.map_err(Error::Interrupted)??)
 }
 
 /// The preflight of the deploy commands: the environment (for links), its services (to resolve

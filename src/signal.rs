@@ -40,6 +40,16 @@ impl Shutdown {
         *self.rx.borrow()
     }
 
+    /// Runs `work` unless a signal arrives first: `Err(signal name)` then. Biased towards the
+    /// signal, so once one has arrived, `work` is not even started (no request goes out).
+    pub async fn race<T>(&mut self, work: impl Future<Output = T>) -> Result<T, &'static str> {
+        tokio::select! {
+            biased;
+            signal = self.wait() => Err(signal),
+            done = work => Ok(done),
+        }
+    }
+
     /// Resolves when a signal arrives, with its name.
     pub async fn wait(&mut self) -> &'static str {
         loop {

@@ -182,6 +182,10 @@ impl From<ApiError> for Halt {
     }
 }
 
+fn interrupted(signal: &'static str) -> Halt {
+    Halt::Stop(Stop::Interrupted(signal))
+}
+
 /// How a wait ended: with what it waited for, or stopped early.
 #[derive(Debug)]
 pub enum End<T> {
@@ -241,11 +245,7 @@ impl<'a> Pacer<'a> {
         &mut self,
         work: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, Halt> {
-        tokio::select! {
-            biased;
-            signal = self.shutdown.wait() => Err(Halt::Stop(Stop::Interrupted(signal))),
-            result = work => Ok(result?),
-        }
+        Ok(self.shutdown.race(work).await.map_err(interrupted)??)
     }
 
     /// `GET /environment/{id}/statuses`: the one call per tick.
@@ -268,11 +268,8 @@ impl<'a> Pacer<'a> {
         if remaining.is_zero() {
             return timed_out();
         }
-        tokio::select! {
-            biased;
-            signal = self.shutdown.wait() => return Err(Halt::Stop(Stop::Interrupted(signal))),
-            _ = tokio::time::sleep(self.watch.poll_interval.min(remaining)) => {}
-        }
+        let nap = tokio::time::sleep(self.watch.poll_interval.min(remaining));
+        self.shutdown.race(nap).await.map_err(interrupted)?;
         if Instant::now() >= self.watch.deadline {
             return timed_out();
         }
