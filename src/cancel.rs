@@ -6,7 +6,7 @@
 //! - Ours still waits in the queue behind someone else's: `POST /deploymentQueue/{R}/cancelDeployment`.
 //! - A 409 answer: read the status once more and report what is true.
 //!
-//! (`command: cancel`, which cancels whatever runs in the environment, is [`crate::cancel_command`].)
+//! (`command: cancel`, which cancels whatever runs in the environment, is [`crate::commands::cancel`].)
 
 use std::time::{Duration, Instant};
 

@@ -88,16 +88,16 @@ async fn execute(
     ci.check_files().map_err(Error::Output)?;
     match config.command {
         Command::Deploy => {
-            crate::deploy::run(config, &client, ci, shutdown, deadline, report).await
+            crate::commands::deploy::run(config, &client, ci, shutdown, deadline, report).await
         }
         Command::DeployJob | Command::RedeployJob => {
-            crate::jobs::run(config, &client, ci, shutdown, deadline, report).await
+            crate::commands::job::run(config, &client, ci, shutdown, deadline, report).await
         }
         Command::Cancel => {
-            crate::cancel_command::run(config, &client, ci, shutdown, deadline, report).await
+            crate::commands::cancel::run(config, &client, ci, shutdown, deadline, report).await
         }
         Command::Skip | Command::Unskip => {
-            crate::stages::run(config, &client, ci, shutdown, report).await
+            crate::commands::stage::run(config, &client, ci, shutdown, report).await
         }
     }
 }

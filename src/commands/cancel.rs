@@ -20,7 +20,7 @@ use std::time::Instant;
 use crate::api::Client;
 use crate::api::types::{EnvironmentStatus, State, StateClass};
 use crate::ci::Ci;
-use crate::deploy::{Console, preflight};
+use crate::commands::deploy::{Console, preflight};
 use crate::error::Error;
 use crate::inputs::Config;
 use crate::report::{Report, RunResult};

@@ -16,7 +16,7 @@ use std::time::Instant;
 use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
 use crate::api::{Client, JobAction};
 use crate::ci::Ci;
-use crate::deploy::{Console, cancel_after_stop, read_environment, service_report};
+use crate::commands::deploy::{Console, cancel_after_stop, read_environment, service_report};
 use crate::error::Error;
 use crate::inputs::{Command, Config, InputError, JobEvent};
 use crate::plan::{self, Target};

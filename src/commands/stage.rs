@@ -9,7 +9,7 @@
 use crate::api::Client;
 use crate::api::types::DeploymentStage;
 use crate::ci::Ci;
-use crate::deploy::{preflight, service_report};
+use crate::commands::deploy::{preflight, service_report};
 use crate::error::Error;
 use crate::inputs::{Command, Config};
 use crate::plan::{self, Target};
