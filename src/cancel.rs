@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use crate::api::types::{EnvironmentStatus, StateClass};
 use crate::api::{ApiError, Client};
+use crate::ci::Ci;
+use crate::inputs::Config;
+use crate::report::{Report, RunResult};
 use crate::wait::{Stop, Tracker};
 
 /// How long a cancel may take after the timeout passed: the step's budget is spent, but leaving our
@@ -169,4 +172,60 @@ fn after_conflict(status: &EnvironmentStatus, request_id: &str) -> Cancelled {
             status.state
         )),
     }
+}
+
+/// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
+/// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
+/// us within seconds.
+pub async fn after_stop(
+    stop: Stop,
+    config: &Config,
+    client: &Client,
+    ci: &Ci,
+    report: &mut Report,
+    trackers: &[&Tracker],
+) {
+    let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
+    let outcomes = if cancel {
+        let client = cancel_client(client, stop);
+        let id = config.environment_id.to_string();
+        cancel_all(&client, &id, trackers, config.force_cancel).await
+    } else {
+        Vec::new()
+    };
+    match stop {
+        Stop::TimedOut => {
+            report.result = RunResult::Timeout;
+            report.reason = Some(format!(
+                "the deployment did not finish within the timeout ({}s)",
+                config.timeout.as_secs()
+            ));
+        }
+        Stop::Interrupted(signal) => {
+            report.result = RunResult::Cancelled;
+            report.reason = Some(format!("the CI job was cancelled ({signal}) while waiting"));
+            report.interrupted_by = Some(signal);
+        }
+    }
+    if cancel {
+        note_cancel(ci, report, &outcomes);
+    } else {
+        let note = "cancel-on-timeout is false: the deployment was left running".to_string();
+        ci.warning(&note);
+        report.cancel_note = Some(note);
+    }
+}
+
+/// Logs what each cancel did and keeps it for the summary.
+pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
+    for outcome in outcomes {
+        match outcome {
+            Cancelled::Unconfirmed(text) => ci.warning(text),
+            Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => {
+                ci.progress(&format!("cancel: {text}"))
+            }
+        }
+    }
+    let notes: Vec<&str> = outcomes.iter().map(Cancelled::describe).collect();
+    report.cancel_note = Some(notes.join("; "));
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::code;
 use crate::inputs::Command;
+use crate::plan::Target;
 
 /// The `result` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,19 @@ pub struct ServiceReport {
     pub skipped: Option<bool>,
     #[serde(skip)]
     pub duration_seconds: Option<u64>,
+}
+
+impl ServiceReport {
+    /// A listed service before anything happened to it: id, name, `type` and the version sent.
+    pub fn new(target: &Target) -> ServiceReport {
+        ServiceReport {
+            id: target.id.clone(),
+            name: target.name.clone(),
+            kind: target.kind.api_type().to_string(),
+            version: target.version.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Everything the outputs and the summary say.

@@ -20,9 +20,10 @@ use std::time::Instant;
 use crate::api::Client;
 use crate::api::types::{EnvironmentStatus, State, StateClass};
 use crate::ci::Ci;
-use crate::commands::deploy::{Console, preflight};
+use crate::console::Console;
 use crate::error::Error;
 use crate::inputs::Config;
+use crate::preflight;
 use crate::report::{Report, RunResult};
 use crate::signal::Shutdown;
 use crate::wait::{ChangeLog, End, Halt, Pacer, Stop, Watch};
@@ -72,7 +73,7 @@ pub async fn run(
 ) -> Result<(), Error> {
     let environment_id = config.environment_id.to_string();
     let id = environment_id.as_str();
-    let (environment, status) = preflight(shutdown, async {
+    let (environment, status) = preflight::read(shutdown, async {
         Ok((client.environment(id).await?, client.status(id).await?))
     })
     .await?;

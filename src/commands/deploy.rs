@@ -4,76 +4,17 @@
 use std::time::Instant;
 
 use crate::api::Client;
-use crate::api::types::{Environment, EnvironmentStatuses, ServiceInfo};
-use crate::cancel::{Cancelled, cancel_all, cancel_client};
+use crate::api::types::EnvironmentStatuses;
+use crate::cancel;
 use crate::ci::Ci;
+use crate::console::Console;
 use crate::error::Error;
 use crate::inputs::Config;
 use crate::plan::{DeployPlan, Target};
+use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
-use crate::wait::{self, ChangeLog, End, Pacer, Stop, Tracker, Watch};
-
-/// Links into the Qovery console (notes §11).
-#[derive(Debug, Clone)]
-pub struct Console {
-    environment: String,
-}
-
-impl Console {
-    pub fn new(config: &Config, environment: &Environment) -> Option<Console> {
-        let organization = &environment.organization.as_ref()?.id;
-        let project = &environment.project.as_ref()?.id;
-        Some(Console {
-            environment: format!(
-                "{}/organization/{organization}/project/{project}/environment/{}",
-                config.console_url, config.environment_id
-            ),
-        })
-    }
-
-    pub fn deployment(&self, execution_id: Option<&str>) -> String {
-        match execution_id {
-            Some(execution) => format!("{}/deployment/{execution}", self.environment),
-            None => format!("{}/deployments", self.environment),
-        }
-    }
-
-    /// One service's deployments, or the logs of one of its executions.
-    pub fn service(&self, service_id: &str, execution_id: Option<&str>) -> String {
-        let base = format!("{}/service/{service_id}/deployments", self.environment);
-        match execution_id {
-            Some(execution) => format!("{base}/logs/{execution}"),
-            None => base,
-        }
-    }
-}
-
-/// Reads what the run needs before writing anything; a signal here stops the run with nothing sent.
-pub async fn preflight<T>(
-    shutdown: &mut Shutdown,
-    work: impl Future<Output = Result<T, crate::api::ApiError>>,
-) -> Result<T, Error> {
-    Ok(shutdown.race(work).await.map_err(Error::Interrupted)??)
-}
-
-/// The preflight of the deploy commands: the environment (for links), its services (to resolve
-/// names) and their statuses (the baseline the wait compares with). One after the other: a refused
-/// token stops at the first request instead of three.
-pub async fn read_environment(
-    client: &Client,
-    shutdown: &mut Shutdown,
-    id: &str,
-) -> Result<(Environment, Vec<ServiceInfo>, EnvironmentStatuses), Error> {
-    preflight(shutdown, async {
-        Ok((
-            client.environment(id).await?,
-            client.services(id).await?,
-            client.statuses(id).await?,
-        ))
-    })
-    .await
-}
+use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
 
 pub async fn run(
     config: &Config,
@@ -87,7 +28,7 @@ pub async fn run(
     let id = environment_id.as_str();
 
     ci.begin_section("Plan");
-    let (environment, services, baseline) = read_environment(client, shutdown, id).await?;
+    let (environment, services, baseline) = preflight::environment(client, shutdown, id).await?;
     let plan = DeployPlan::new(config, &services)?;
     let console = Console::new(config, &environment);
     ci.line(&format!(
@@ -96,7 +37,7 @@ pub async fn run(
         environment.name.as_deref().unwrap_or("?"),
     ));
     ci.line(plan.describe().trim_end());
-    report.services = plan.targets.iter().map(service_report).collect();
+    report.services = plan.targets.iter().map(ServiceReport::new).collect();
     report.console_url = console.as_ref().map(|c| c.deployment(None));
     ci.end_section();
 
@@ -162,7 +103,7 @@ pub async fn run(
             Some(*done.statuses)
         }
         End::Stopped(stop) => {
-            cancel_after_stop(stop, config, client, ci, report, &[&tracker]).await;
+            cancel::after_stop(stop, config, client, ci, report, &[&tracker]).await;
             ours_last(report, &tracker, last)
         }
     };
@@ -189,72 +130,6 @@ fn ours_last(
     let last = last.filter(|s| tracker.holds(&s.environment))?;
     report.state = Some(last.environment.state.to_string());
     Some(last)
-}
-
-/// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
-/// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
-/// us within seconds.
-pub async fn cancel_after_stop(
-    stop: Stop,
-    config: &Config,
-    client: &Client,
-    ci: &Ci,
-    report: &mut Report,
-    trackers: &[&Tracker],
-) {
-    let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
-    let outcomes = if cancel {
-        let client = cancel_client(client, stop);
-        let id = config.environment_id.to_string();
-        cancel_all(&client, &id, trackers, config.force_cancel).await
-    } else {
-        Vec::new()
-    };
-    match stop {
-        Stop::TimedOut => {
-            report.result = RunResult::Timeout;
-            report.reason = Some(format!(
-                "the deployment did not finish within the timeout ({}s)",
-                config.timeout.as_secs()
-            ));
-        }
-        Stop::Interrupted(signal) => {
-            report.result = RunResult::Cancelled;
-            report.reason = Some(format!("the CI job was cancelled ({signal}) while waiting"));
-            report.interrupted_by = Some(signal);
-        }
-    }
-    if cancel {
-        note_cancel(ci, report, &outcomes);
-    } else {
-        let note = "cancel-on-timeout is false: the deployment was left running".to_string();
-        ci.warning(&note);
-        report.cancel_note = Some(note);
-    }
-}
-
-/// Logs what each cancel did and keeps it for the summary.
-pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
-    for outcome in outcomes {
-        match outcome {
-            Cancelled::Unconfirmed(text) => ci.warning(text),
-            Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => {
-                ci.progress(&format!("cancel: {text}"))
-            }
-        }
-    }
-    let notes: Vec<&str> = outcomes.iter().map(Cancelled::describe).collect();
-    report.cancel_note = Some(notes.join("; "));
-}
-
-pub fn service_report(target: &Target) -> ServiceReport {
-    ServiceReport {
-        id: target.id.clone(),
-        name: target.name.clone(),
-        kind: target.kind.api_type().to_string(),
-        version: target.version.clone(),
-        ..Default::default()
-    }
 }
 
 /// The services' final states, from statuses that show our deployment.

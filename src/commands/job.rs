@@ -15,12 +15,14 @@ use std::time::Instant;
 
 use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
 use crate::api::{Client, JobAction};
+use crate::cancel;
 use crate::ci::Ci;
-use crate::commands::deploy::{Console, cancel_after_stop, read_environment, service_report};
+use crate::console::Console;
 use crate::error::Error;
 use crate::inputs::{Command, Config, InputError, JobEvent};
 use crate::plan::{self, Target};
-use crate::report::{Report, RunResult};
+use crate::preflight;
+use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
 use crate::wait::{
     self, ChangeLog, End, Halt, Pacer, Progress, Tracker, Verdict, Watch, waiting_line,
@@ -41,12 +43,12 @@ pub async fn run(
     let id = environment_id.as_str();
 
     ci.begin_section("Plan");
-    let (environment, services, baseline) = read_environment(client, shutdown, id).await?;
+    let (environment, services, baseline) = preflight::environment(client, shutdown, id).await?;
     let targets = targets(config, &services)?;
     let console = Console::new(config, &environment);
     ci.line(&headline(config, &targets, environment.name.as_deref(), id));
     ci.line(plan::describe(&targets).trim_end());
-    report.services = targets.iter().map(service_report).collect();
+    report.services = targets.iter().map(ServiceReport::new).collect();
     report.console_url = console.as_ref().map(|c| c.deployment(None));
     ci.end_section();
 
@@ -84,7 +86,7 @@ pub async fn run(
                 .filter(|job| job.verdict.is_none())
                 .map(|job| &job.env)
                 .collect();
-            cancel_after_stop(stop, config, client, ci, report, &unsettled).await;
+            cancel::after_stop(stop, config, client, ci, report, &unsettled).await;
         }
     }
     record(&jobs, report, console.as_ref());

@@ -9,10 +9,10 @@
 use crate::api::Client;
 use crate::api::types::DeploymentStage;
 use crate::ci::Ci;
-use crate::commands::deploy::{preflight, service_report};
 use crate::error::Error;
 use crate::inputs::{Command, Config};
 use crate::plan::{self, Target};
+use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
 
@@ -25,12 +25,12 @@ pub async fn run(
 ) -> Result<(), Error> {
     let skip = config.command == Command::Skip;
     let environment_id = config.environment_id.to_string();
-    let services = preflight(shutdown, client.services(&environment_id)).await?;
+    let services = preflight::read(shutdown, client.services(&environment_id)).await?;
     let targets: Vec<Target> = plan::resolve(&config.entries, &services)?
         .iter()
         .map(|(entry, service)| Target::bare(entry, service))
         .collect();
-    let stages = preflight(shutdown, async {
+    let stages = preflight::read(shutdown, async {
         let mut stages = Vec::with_capacity(targets.len());
         for target in &targets {
             stages.push(client.service_stage(&target.id).await?);
@@ -56,7 +56,7 @@ pub async fn run(
         report.services.push(ServiceReport {
             stage: Some(stage_name(stage).to_string()),
             skipped: Some(skip),
-            ..service_report(target)
+            ..ServiceReport::new(target)
         });
     }
     report.result = RunResult::Success;

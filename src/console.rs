@@ -1,0 +1,43 @@
+//! Links into the Qovery console (notes §11): the environment's deployments, one execution, or one
+//! service's deployments and logs. Built from the environment read in the preflight; `None` when
+//! the API did not say which organization and project the environment belongs to.
+
+use crate::api::types::Environment;
+use crate::inputs::Config;
+
+/// The console's page of one environment; every link is under it.
+#[derive(Debug, Clone)]
+pub struct Console {
+    environment: String,
+}
+
+impl Console {
+    /// `None` when `environment` lacks its organization or project id (no link can be built).
+    pub fn new(config: &Config, environment: &Environment) -> Option<Console> {
+        let organization = &environment.organization.as_ref()?.id;
+        let project = &environment.project.as_ref()?.id;
+        Some(Console {
+            environment: format!(
+                "{}/organization/{organization}/project/{project}/environment/{}",
+                config.console_url, config.environment_id
+            ),
+        })
+    }
+
+    /// The environment's deployments, or one execution of them.
+    pub fn deployment(&self, execution_id: Option<&str>) -> String {
+        match execution_id {
+            Some(execution) => format!("{}/deployment/{execution}", self.environment),
+            None => format!("{}/deployments", self.environment),
+        }
+    }
+
+    /// One service's deployments, or the logs of one of its executions.
+    pub fn service(&self, service_id: &str, execution_id: Option<&str>) -> String {
+        let base = format!("{}/service/{service_id}/deployments", self.environment);
+        match execution_id {
+            Some(execution) => format!("{base}/logs/{execution}"),
+            None => base,
+        }
+    }
+}
