@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::api::Client;
 use crate::ci::Ci;
+use crate::commands::{self, Session};
 use crate::error::{Error, code};
 use crate::inputs::{self, Command, Config, Invocation, Request};
 use crate::report::{Report, RunResult};
@@ -86,20 +87,14 @@ async fn execute(
 ) -> Result<(), Error> {
     let client = Client::new(&config.api_url, &config.token, deadline)?;
     ci.check_files().map_err(Error::Output)?;
-    match config.command {
-        Command::Deploy => {
-            crate::commands::deploy::run(config, &client, ci, shutdown, deadline, report).await
-        }
-        Command::DeployJob | Command::RedeployJob => {
-            crate::commands::job::run(config, &client, ci, shutdown, deadline, report).await
-        }
-        Command::Cancel => {
-            crate::commands::cancel::run(config, &client, ci, shutdown, deadline, report).await
-        }
-        Command::Skip | Command::Unskip => {
-            crate::commands::stage::run(config, &client, ci, shutdown, report).await
-        }
-    }
+    let session = Session {
+        config,
+        client: &client,
+        ci,
+        shutdown,
+        deadline,
+    };
+    commands::run(session, report).await
 }
 
 /// Publishes a finished run and returns its exit code.

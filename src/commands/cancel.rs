@@ -15,17 +15,15 @@
 //!   refused the request, the same class as a 409 on deploy. Not 1 (no deployment failed), not 2
 //!   (the input is fine), not 5 (nothing was cancelled).
 
-use std::time::Instant;
-
 use crate::api::Client;
 use crate::api::types::{EnvironmentStatus, State, StateClass};
 use crate::ci::Ci;
+use crate::commands::Session;
 use crate::console::Console;
 use crate::error::Error;
 use crate::inputs::Config;
 use crate::preflight;
 use crate::report::{Report, RunResult};
-use crate::signal::Shutdown;
 use crate::wait::{ChangeLog, End, Halt, Pacer, Stop, Watch};
 
 /// What the environment is doing, as far as a cancel is concerned.
@@ -63,14 +61,15 @@ enum Answer {
     Busy(EnvironmentStatus),
 }
 
-pub async fn run(
-    config: &Config,
-    client: &Client,
-    ci: &mut Ci,
-    shutdown: &mut Shutdown,
-    deadline: Instant,
-    report: &mut Report,
-) -> Result<(), Error> {
+/// Runs `command: cancel` (see the module docs for the exit codes of each answer).
+pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error> {
+    let Session {
+        config,
+        client,
+        ci,
+        shutdown,
+        deadline,
+    } = session;
     let environment_id = config.environment_id.to_string();
     let id = environment_id.as_str();
     let (environment, status) = preflight::read(shutdown, async {

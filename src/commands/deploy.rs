@@ -1,29 +1,26 @@
 //! `command: deploy`: preflight (read-only), one batched deploy, the wait, and the cancel on timeout
 //! or signal.
 
-use std::time::Instant;
-
-use crate::api::Client;
 use crate::api::types::EnvironmentStatuses;
 use crate::cancel;
-use crate::ci::Ci;
+use crate::commands::Session;
 use crate::console::Console;
 use crate::error::Error;
-use crate::inputs::Config;
 use crate::plan::{DeployPlan, Target};
 use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
-use crate::signal::Shutdown;
 use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
 
-pub async fn run(
-    config: &Config,
-    client: &Client,
-    ci: &mut Ci,
-    shutdown: &mut Shutdown,
-    deadline: Instant,
-    report: &mut Report,
-) -> Result<(), Error> {
+/// Runs `command: deploy` (see the module docs). The session is taken apart at the top so the
+/// script below reads with the names every mechanism uses.
+pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error> {
+    let Session {
+        config,
+        client,
+        ci,
+        shutdown,
+        deadline,
+    } = session;
     let environment_id = config.environment_id.to_string();
     let id = environment_id.as_str();
 

@@ -11,12 +11,11 @@
 //! A terminal state that may be the job's previous run (its `DEPLOYED`/`SUCCESS` from before the
 //! POST) is never accepted without the request's own status, `GET /environment/deploymentStatus`.
 
-use std::time::Instant;
-
 use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
 use crate::api::{Client, JobAction};
 use crate::cancel;
 use crate::ci::Ci;
+use crate::commands::Session;
 use crate::console::Console;
 use crate::error::Error;
 use crate::inputs::{Command, Config, InputError, JobEvent};
@@ -31,14 +30,15 @@ use crate::wait::{
 /// Polls granted to a job whose status lags the end of its request.
 const PATIENCE: u8 = 2;
 
-pub async fn run(
-    config: &Config,
-    client: &Client,
-    ci: &mut Ci,
-    shutdown: &mut Shutdown,
-    deadline: Instant,
-    report: &mut Report,
-) -> Result<(), Error> {
+/// Runs `command: deploy-job` or `redeploy-job` (see the module docs).
+pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error> {
+    let Session {
+        config,
+        client,
+        ci,
+        shutdown,
+        deadline,
+    } = session;
     let environment_id = config.environment_id.to_string();
     let id = environment_id.as_str();
 

@@ -6,23 +6,23 @@
 //! `PUT /deploymentStage/{stageId}/service/{serviceId}`, so a bad name or a refused read changes
 //! nothing. A service already in the wanted state is not written to.
 
-use crate::api::Client;
 use crate::api::types::DeploymentStage;
-use crate::ci::Ci;
+use crate::commands::Session;
 use crate::error::Error;
-use crate::inputs::{Command, Config};
+use crate::inputs::Command;
 use crate::plan::{self, Target};
 use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
-use crate::signal::Shutdown;
 
-pub async fn run(
-    config: &Config,
-    client: &Client,
-    ci: &mut Ci,
-    shutdown: &mut Shutdown,
-    report: &mut Report,
-) -> Result<(), Error> {
+/// Runs `command: skip` or `unskip` (see the module docs).
+pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error> {
+    let Session {
+        config,
+        client,
+        ci,
+        shutdown,
+        ..
+    } = session;
     let skip = config.command == Command::Skip;
     let environment_id = config.environment_id.to_string();
     let services = preflight::read(shutdown, client.services(&environment_id)).await?;
