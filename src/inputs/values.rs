@@ -1,0 +1,278 @@
+//! Parsers of single input values: UUIDs, service lists, versions, enums, booleans, durations and
+//! base URLs. Each takes the input's name, so its error says which input was wrong.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::InputError;
+use super::config::{Entry, Reference};
+use crate::kind::ServiceKind;
+
+pub(super) fn parse_uuid(input: &str, value: &str) -> Result<Uuid, InputError> {
+    // Only the hyphenated form: `Uuid::parse_str` also takes braces, URNs and 32 bare hex digits,
+    // none of which is what the console shows.
+    if value.len() == 36 {
+        if let Ok(id) = Uuid::try_parse(value) {
+            return Ok(id);
+        }
+    }
+    Err(InputError::new(input, format!("`{value}` is not a UUID"))
+        .hint("expected the form 8-4-4-4-12 hex digits, e.g. 3d5b5d1c-5a45-4b8e-9f0e-2f4f8c1a0b01"))
+}
+
+fn looks_like_uuid(value: &str) -> bool {
+    value.len() == 36 && value.chars().filter(|c| *c == '-').count() == 4
+}
+
+/// Splits a list on commas and newlines; `name=VALUE` overrides the version of that entry.
+pub fn parse_entries(kind: ServiceKind, value: &str) -> Result<Vec<Entry>, InputError> {
+    let input = kind.input();
+    let mut entries = Vec::new();
+    for raw in value
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let (target, version) = match raw.split_once('=') {
+            Some((target, version)) => (target.trim(), Some(version.trim())),
+            None => (raw, None),
+        };
+        if target.is_empty() {
+            return Err(
+                InputError::new(input, "the entry has no service before `=`")
+                    .entry(raw)
+                    .hint("write `NAME=VERSION` or `ID=VERSION`"),
+            );
+        }
+        if let Some(version) = version {
+            if kind == ServiceKind::Database {
+                return Err(InputError::new(input, "databases take no version")
+                    .entry(raw)
+                    .hint("list the database by id or name alone"));
+            }
+            check_version(input, Some(raw), version)?;
+        }
+        let reference = if looks_like_uuid(target) {
+            Reference::Id(parse_uuid(input, target).map_err(|e| e.entry(raw))?)
+        } else {
+            Reference::Name(target.to_string())
+        };
+        entries.push(Entry {
+            kind,
+            raw: raw.to_string(),
+            reference,
+            version: version.map(str::to_string),
+        });
+    }
+    Ok(entries)
+}
+
+/// A version (commit, tag, chart version) is one token: no spaces, not empty.
+pub(super) fn check_version(
+    input: &str,
+    entry: Option<&str>,
+    value: &str,
+) -> Result<(), InputError> {
+    let problem = if value.is_empty() {
+        "the version after `=` is empty"
+    } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        "the version contains whitespace"
+    } else {
+        return Ok(());
+    };
+    let error = InputError::new(input, problem)
+        .hint("a commit SHA, image tag or chart version, e.g. `api=3f8a1c2`");
+    Err(match entry {
+        Some(entry) => error.entry(entry),
+        None => error,
+    })
+}
+
+pub(super) fn parse_enum<T: Copy>(
+    input: &str,
+    value: &str,
+    choices: &[(&str, T)],
+) -> Result<T, InputError> {
+    choices
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(value))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<_> = choices.iter().map(|(n, _)| *n).collect();
+            InputError::new(input, format!("unknown value `{value}`"))
+                .hint(format!("use one of: {}", names.join(", ")))
+        })
+}
+
+pub fn parse_bool(input: &str, value: Option<&str>, default: bool) -> Result<bool, InputError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Ok(true),
+        "false" | "no" | "0" | "off" => Ok(false),
+        _ => Err(
+            InputError::new(input, format!("`{value}` is not a boolean"))
+                .hint("use `true` or `false`"),
+        ),
+    }
+}
+
+/// `90` (seconds), `90s`, `15m`, `1h`, `1h30m`, `2m30s`.
+pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> {
+    let bad = || {
+        InputError::new(input, format!("`{value}` is not a duration"))
+            .hint("write it like 90, 90s, 15m, 1h or 1h30m")
+    };
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut last_unit = u64::MAX;
+    for c in value.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        // Units must be given at most once each, largest first: `1h30m`, not `30m1h` or `1m1m`.
+        if number.is_empty() || unit >= last_unit {
+            return Err(bad());
+        }
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        number.clear();
+        last_unit = unit;
+    }
+    if !number.is_empty() || last_unit == u64::MAX {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// A base URL without a trailing slash. Plain `http://` only for loopback hosts: the token must not
+/// cross a network in clear text.
+pub(super) fn parse_base_url(input: &str, value: &str) -> Result<String, InputError> {
+    let trimmed = value.trim_end_matches('/');
+    let bad = |problem: &str| {
+        InputError::new(input, format!("`{value}` {problem}")).hint(
+            "use an https:// URL such as https://api.qovery.com (plain http:// only for localhost)",
+        )
+    };
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or_else(|| bad("is not a URL"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() =>
+        {
+            host
+        }
+        _ => authority,
+    };
+    if host.is_empty() || authority.contains('@') {
+        return Err(bad("has no host (or carries credentials)"));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(trimmed.to_string()),
+        "http" if is_loopback(host) => Ok(trimmed.to_string()),
+        "http" => Err(bad("uses plain http to a non-loopback host")),
+        _ => Err(bad("is not an http(s) URL")),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let d = |v| parse_duration("timeout", v).map(|d| d.as_secs());
+        assert_eq!(d("90"), Ok(90));
+        assert_eq!(d("90s"), Ok(90));
+        assert_eq!(d("15m"), Ok(900));
+        assert_eq!(d("1h"), Ok(3600));
+        assert_eq!(d("1h30m"), Ok(5400));
+        assert_eq!(d("2m30s"), Ok(150));
+        for bad in [
+            "",
+            "m",
+            "1x",
+            "30m1h",
+            "1m1m",
+            "1.5h",
+            "-1",
+            "1h 30m",
+            "99999999999999999999h",
+        ] {
+            assert!(d(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn entries_split_on_commas_and_newlines_with_overrides() {
+        let entries = parse_entries(
+            ServiceKind::Container,
+            "worker=1.4.2,\n c1000000-0000-4000-8000-000000000001 , ,api",
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].reference, Reference::Name("worker".into()));
+        assert_eq!(entries[0].version.as_deref(), Some("1.4.2"));
+        assert!(matches!(entries[1].reference, Reference::Id(_)));
+        assert_eq!(entries[2].version, None);
+    }
+
+    #[test]
+    fn bad_entries_name_input_and_entry() {
+        let err = parse_entries(
+            ServiceKind::Application,
+            "a1000000-0000-4000-8000-00000000000z",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.input.as_str(), err.entry.as_deref()),
+            ("applications", Some("a1000000-0000-4000-8000-00000000000z"))
+        );
+        let err = parse_entries(ServiceKind::Application, "api=").unwrap_err();
+        assert_eq!(err.entry.as_deref(), Some("api="));
+        assert!(parse_entries(ServiceKind::Database, "pg=1").is_err());
+        assert!(parse_entries(ServiceKind::Job, "=1").is_err());
+    }
+
+    #[test]
+    fn loopback_http_is_allowed() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1/",
+            "http://[::1]:9",
+            "https://api.qovery.com/",
+        ] {
+            assert!(parse_base_url("api-url", url).is_ok(), "{url}");
+        }
+        assert_eq!(
+            parse_base_url("api-url", "http://localhost:1/").unwrap(),
+            "http://localhost:1"
+        );
+        assert!(parse_base_url("api-url", "http://10.0.0.1").is_err());
+        assert!(parse_base_url("api-url", "https://user:pw@api.qovery.com").is_err());
+    }
+}
