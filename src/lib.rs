@@ -1,10 +1,24 @@
 //! qovery-deploy: deploy services on Qovery from CI and wait for the truth.
 //!
-//! The binary is a thin wrapper around [`run::main`]; each module does one thing:
-//! [`inputs`] reads and validates the step's inputs, [`api`] talks to Qovery, [`plan`] turns the
-//! inputs into the deploy request, [`wait`] follows our deployment, [`cancel`] cancels it (and only
-//! it), [`ci`] speaks to GitHub Actions and GitLab CI, and [`report`] holds what a run found out.
-//! The commands live in [`commands`], one file each.
+//! `main.rs` only turns [`run::main`]'s outcome into the exit code; [`run`] reads the inputs, masks
+//! the token, builds a [`commands::Session`], dispatches, publishes the report and maps errors to
+//! exit codes, in one place.
+//!
+//! The commands, one file each in [`commands`], read like short scripts over the mechanisms:
+//! [`commands::deploy`] (batched `deploy`), [`commands::job`] (`deploy-job`, `redeploy-job`),
+//! [`commands::cancel`] (`cancel`: whatever runs in the environment) and [`commands::stage`]
+//! (`skip`, `unskip`).
+//!
+//! The mechanisms, each named after what it does:
+//! - [`inputs`]: reading `INPUT_*` variables and flags, validating them into a `Config`, and the
+//!   table of inputs the `--help` text and the contract test come from;
+//! - [`api`]: the one HTTP client and the API's types; [`kind`]: the kinds of service;
+//! - [`preflight`]: the read-only GETs every command starts with; [`console`]: console links;
+//! - [`plan`]: the listed entries turned into the deploy request;
+//! - [`wait`]: following our deployment request until it ends;
+//! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
+//! - [`ci`]: GitHub Actions and GitLab CI output; [`report`]: what a run found out;
+//! - [`error`]: the error classes and their exit codes; [`signal`]: SIGINT/SIGTERM.
 
 pub mod api;
 pub mod cancel;

@@ -50,8 +50,14 @@ fn readme_action_yml_and_code_agree_on_inputs() {
     let code: Vec<&str> = INPUTS.iter().map(|d| d.name).collect();
     let readme_names: Vec<&str> = readme.iter().map(|(n, _)| n.as_str()).collect();
     let action_names: Vec<&str> = action_inputs.keys().filter_map(|k| k.as_str()).collect();
-    assert_eq!(readme_names, code, "README inputs table vs src/inputs/table.rs");
-    assert_eq!(action_names, code, "action.yml inputs vs src/inputs/table.rs");
+    assert_eq!(
+        readme_names, code,
+        "README inputs table vs src/inputs/table.rs"
+    );
+    assert_eq!(
+        action_names, code,
+        "action.yml inputs vs src/inputs/table.rs"
+    );
     for (def, (_, readme_default)) in INPUTS.iter().zip(&readme) {
         let action_default = action_inputs[def.name]["default"]
             .as_str()
