@@ -2,8 +2,13 @@
 #
 # qovery-deploy image: a static musl binary on busybox, used as
 #   - a GitHub docker container action (action.yml: runs.image), and
-#   - a GitLab CI job image (image: {name: ..., entrypoint: [""]}; the runner pipes the job
-#     script to /bin/sh, so the final image must have a shell: busybox provides it).
+#   - a GitLab CI job image (image: {name: ..., entrypoint: ["/sbin/tini", "-g", "--"]}; the
+#     runner pipes the job script to /bin/sh, so the final image must have a shell: busybox
+#     provides it; tini is the init that passes a cancelled job's SIGTERM on to the tool).
+#
+# .ci/twin/Containerfile is this file's final stage rebuilt from Debian parts where no image
+# registry is reachable; .ci/container builds and runs it the way GitHub and GitLab do, and
+# tests/integration/image.rs keeps the two final stages' layout (paths, entrypoint, env) equal.
 #
 # Multi-platform: `docker buildx build --platform linux/amd64,linux/arm64 .`. Each platform is
 # built natively in its own rust:alpine image (under QEMU for the foreign one), so the host
@@ -25,6 +30,9 @@ COPY mock ./mock
 # The registry cache is shared across platforms (sources are platform-independent); the target
 # directory is per platform. The binary is copied out of the cache mount in the same RUN.
 ARG TARGETPLATFORM
+# tini-static: a static init for GitLab jobs (see the final stage). Alpine's package, so that it is
+# a static musl binary like the tool; the version is pinned like the base images.
+RUN apk add --no-cache tini-static=0.19.0-r3
 RUN --mount=type=cache,id=cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=cargo-git,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,id=cargo-target-${TARGETPLATFORM},target=/src/target,sharing=locked \
@@ -49,9 +57,14 @@ LABEL org.opencontainers.image.title="qovery-deploy" \
 
 # No CA bundle: the binary embeds its trust roots (webpki-root-certs with rustls/ring), so TLS
 # works without /etc/ssl. busybox:musl has no package manager; an alpine base with
-# ca-certificates would add several MB (the image budget is 10 MB) for certificates nothing
-# reads. A corporate TLS-intercepting proxy would need its CA added in a derived image.
+# ca-certificates would add several MB (the image budget is 5 MB, see .ci/container) for
+# certificates nothing reads. A corporate TLS-intercepting proxy would need its CA added in a derived image.
 COPY --from=build /out/qovery-deploy /usr/local/bin/qovery-deploy
+# GitLab runs the job script under a shell that is PID 1 and never passes a cancelled job's SIGTERM
+# on to the tool (.ci/container shows it). The documented GitLab setup makes tini PID 1 instead
+# (entrypoint ["/sbin/tini", "-g", "--"]): it sends the signal to the whole process group, and the
+# job script's `exec qovery-deploy` keeps the shell from ending before the tool's cancel is out.
+COPY --from=build /sbin/tini-static /sbin/tini
 
 # USER: deliberately none, so the container runs as root.
 # GitHub runs docker actions with the image's default user and no `--user`, while
@@ -69,6 +82,8 @@ COPY --from=build /out/qovery-deploy /usr/local/bin/qovery-deploy
 # directory is writable for the qovery-deploy.env dotenv file.
 
 # No WORKDIR: GitHub sets --workdir /github/workspace, GitLab cds into $CI_PROJECT_DIR.
-# Exec form: the binary is PID 1 and handles SIGINT/SIGTERM itself (it cancels its own
-# deployment), and reads inputs such as INPUT_API-TOKEN, which a shell could not.
+# No ENV: the base image's PATH (/usr/local/bin among it) finds qovery-deploy in GitLab scripts.
+# Exec form: on GitHub the binary is PID 1 and handles SIGINT/SIGTERM itself (it cancels its own
+# deployment), and reads inputs such as INPUT_API-TOKEN, which a shell could not. No tini here:
+# GitHub signals the entrypoint directly; GitLab jobs replace the entrypoint anyway.
 ENTRYPOINT ["/usr/local/bin/qovery-deploy"]

@@ -6,6 +6,7 @@ mod contract;
 mod deploy;
 mod e2e;
 mod http;
+mod image;
 mod inputs;
 mod jobs;
 mod secrets;

@@ -1,0 +1,213 @@
+//! The image's layout, checked without building it: the Dockerfile's final stage (the release
+//! path, musl on busybox) and its local twin `.ci/twin/Containerfile` (what `.ci/container` builds
+//! and runs here, where no registry is reachable) declare the same files, entrypoint and
+//! environment.
+
+use std::collections::BTreeMap;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The environment of the busybox base image: Docker gives images built from scratch this PATH,
+/// and busybox's official images carry it. The twin, built from scratch by buildah (which adds
+/// none), declares it itself.
+const BASE_ENV: [(&str, &str); 1] = [(
+    "PATH",
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+)];
+
+/// What one build stage declares about the image it produces.
+#[derive(Debug, Default, PartialEq)]
+struct Stage {
+    /// The `FROM` image (without `AS name`).
+    from: String,
+    /// `COPY` instructions as (sources joined by a space, destination), in order; flags such as
+    /// `--from=` and `--chmod=` are dropped.
+    copies: Vec<(String, String)>,
+    /// `ENV` pairs.
+    env: BTreeMap<String, String>,
+    /// The `ENTRYPOINT`, which must be exec form (a JSON array).
+    entrypoint: Option<Vec<String>>,
+    /// `USER`, `WORKDIR` and `CMD` as written.
+    user: Option<String>,
+    workdir: Option<String>,
+    cmd: Option<String>,
+}
+
+/// Parses a Dockerfile into its stages: comments and blank lines dropped, `\` continuations
+/// joined. Panics on a shell-form ENTRYPOINT or an `ENV` that is not `KEY=value`: both would make
+/// the comparison meaningless.
+fn stages(text: &str) -> Vec<Stage> {
+    let mut logical = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if current.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        if let Some(head) = trimmed.strip_suffix('\\') {
+            current.push_str(head);
+            current.push(' ');
+        } else if !trimmed.starts_with('#') {
+            current.push_str(trimmed);
+            logical.push(std::mem::take(&mut current));
+        }
+    }
+    let mut stages: Vec<Stage> = Vec::new();
+    for line in logical {
+        let (instruction, args) = line.split_once(char::is_whitespace).unwrap_or((&line, ""));
+        let args = args.trim();
+        if instruction.eq_ignore_ascii_case("FROM") {
+            let image = args.split_whitespace().next().unwrap_or_default();
+            stages.push(Stage {
+                from: image.to_string(),
+                ..Stage::default()
+            });
+            continue;
+        }
+        let stage = stages
+            .last_mut()
+            .expect("an instruction before the first FROM");
+        match instruction.to_ascii_uppercase().as_str() {
+            "COPY" => {
+                let words: Vec<&str> = args
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
+                let (dest, sources) = words.split_last().expect("COPY has a destination");
+                assert!(!sources.is_empty(), "COPY without a source: {line}");
+                stage.copies.push((sources.join(" "), dest.to_string()));
+            }
+            "ENV" => {
+                for pair in args.split_whitespace() {
+                    let (key, value) = pair.split_once('=').expect("ENV KEY=value");
+                    stage
+                        .env
+                        .insert(key.to_string(), value.trim_matches('"').to_string());
+                }
+            }
+            "ENTRYPOINT" => {
+                let exec: Vec<String> = serde_json::from_str(args)
+                    .unwrap_or_else(|_| panic!("ENTRYPOINT must be exec form: {line}"));
+                stage.entrypoint = Some(exec);
+            }
+            "USER" => stage.user = Some(args.to_string()),
+            "WORKDIR" => stage.workdir = Some(args.to_string()),
+            "CMD" => stage.cmd = Some(args.to_string()),
+            _ => {}
+        }
+    }
+    stages
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{ROOT}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The differences between the Dockerfile's final stage and the twin, one line each; empty when
+/// they declare the same layout.
+fn layout_differences(dockerfile: &str, twin: &str) -> Vec<String> {
+    let release = stages(dockerfile)
+        .pop()
+        .expect("the Dockerfile has a stage");
+    let twin = stages(twin).pop().expect("the twin has a stage");
+    let mut diffs = Vec::new();
+    if !(release.from.starts_with("busybox:") && release.from.ends_with("-musl")) {
+        diffs.push(format!(
+            "the release base is {}, the twin stands for busybox:*-musl",
+            release.from
+        ));
+    }
+    if twin.from != "scratch" {
+        diffs.push(format!("the twin starts FROM {}, not scratch", twin.from));
+    }
+    // The twin's `COPY base/ /` stands for the busybox base; its other files are the release's.
+    let (base, twin_files): (Vec<_>, Vec<_>) =
+        twin.copies.iter().partition(|(_, dest)| dest == "/");
+    if base.len() != 1 {
+        diffs.push(format!(
+            "the twin needs exactly one base copy to /, has {base:?}"
+        ));
+    }
+    let release_dests: Vec<&str> = release.copies.iter().map(|(_, d)| d.as_str()).collect();
+    let twin_dests: Vec<&str> = twin_files.iter().map(|(_, d)| d.as_str()).collect();
+    if release_dests != twin_dests {
+        diffs.push(format!(
+            "files: release {release_dests:?}, twin {twin_dests:?}"
+        ));
+    }
+    let mut expected_env: BTreeMap<String, String> = BASE_ENV
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    expected_env.extend(release.env.clone());
+    if twin.env != expected_env {
+        diffs.push(format!(
+            "env: release (with the base's) {expected_env:?}, twin {:?}",
+            twin.env
+        ));
+    }
+    if release.entrypoint != twin.entrypoint {
+        diffs.push(format!(
+            "entrypoint: release {:?}, twin {:?}",
+            release.entrypoint, twin.entrypoint
+        ));
+    }
+    match &release.entrypoint {
+        Some(exec)
+            if exec
+                .first()
+                .is_some_and(|bin| release_dests.contains(&bin.as_str())) => {}
+        other => diffs.push(format!(
+            "the entrypoint {other:?} is not a file the image copies"
+        )),
+    }
+    for (what, release, twin) in [
+        ("USER", &release.user, &twin.user),
+        ("WORKDIR", &release.workdir, &twin.workdir),
+        ("CMD", &release.cmd, &twin.cmd),
+    ] {
+        if release.is_some() || twin.is_some() {
+            diffs.push(format!(
+                "{what}: release {release:?}, twin {twin:?} (neither may set it)"
+            ));
+        }
+    }
+    diffs
+}
+
+#[test]
+fn the_twin_declares_the_release_images_layout() {
+    let diffs = layout_differences(&read("Dockerfile"), &read(".ci/twin/Containerfile"));
+    assert!(
+        diffs.is_empty(),
+        "Dockerfile vs .ci/twin/Containerfile:\n{}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn a_twin_that_drifts_is_caught() {
+    let dockerfile = read("Dockerfile");
+    let twin = read(".ci/twin/Containerfile");
+    let drifted = [
+        twin.replace("/usr/local/bin/qovery-deploy\"]", "/bin/qovery-deploy\"]"),
+        twin.replace("COPY tini /sbin/tini\n", ""),
+        twin.replace("ENV PATH=/usr/local/sbin:", "ENV PATH=/opt/bin:"),
+        twin.replace("\nENTRYPOINT [", "\nUSER 10001\nENTRYPOINT ["),
+        twin.replace("FROM scratch", "FROM debian:12"),
+        format!("{twin}\nENV RUST_LOG=debug\n"),
+    ];
+    for (i, text) in drifted.iter().enumerate() {
+        assert_ne!(text, &twin, "mutation {i} changed nothing");
+        assert!(
+            !layout_differences(&dockerfile, text).is_empty(),
+            "mutation {i} not caught"
+        );
+    }
+    // Continuation lines and flags are read like Docker does.
+    let stage =
+        stages("FROM a AS b\nCOPY --from=b --chmod=0755 \\\n  /x /y\nENTRYPOINT [\"/y\"]\n")
+            .pop()
+            .unwrap();
+    assert_eq!(stage.copies, [("/x".to_string(), "/y".to_string())]);
+}
