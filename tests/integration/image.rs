@@ -1,7 +1,7 @@
 //! The image's layout, checked without building it: the Dockerfile's final stage (the release
 //! path, musl on busybox) and its local twin `.ci/twin/Containerfile` (what `.ci/container` builds
 //! and runs here, where no registry is reachable) declare the same files, entrypoint and
-//! environment.
+//! environment; the GitLab example and CI/CD component use what the image provides.
 
 use std::collections::BTreeMap;
 
@@ -210,4 +210,58 @@ fn a_twin_that_drifts_is_caught() {
             .pop()
             .unwrap();
     assert_eq!(stage.copies, [("/x".to_string(), "/y".to_string())]);
+}
+
+/// The GitLab job as the README documents it and `.ci/container` proves: tini (shipped at
+/// /sbin/tini) as PID 1 passing signals to the process group, and the tool exec'd by the script.
+fn assert_gitlab_job(what: &str, job: &serde_yaml_ng::Value) {
+    let entrypoint: Vec<&str> = job["image"]["entrypoint"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{what}: image.entrypoint"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        entrypoint,
+        ["/sbin/tini", "-g", "--"],
+        "{what}: image.entrypoint"
+    );
+    let release = stages(&read("Dockerfile")).pop().unwrap();
+    assert!(
+        release.copies.iter().any(|(_, dest)| dest == entrypoint[0]),
+        "{what}: the image ships no {}",
+        entrypoint[0]
+    );
+    let script: Vec<&str> = job["script"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{what}: script"))
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(script.last(), Some(&"exec qovery-deploy"), "{what}: script");
+    assert_eq!(
+        job["artifacts"]["reports"]["dotenv"], "qovery-deploy.env",
+        "{what}: dotenv report"
+    );
+}
+
+#[test]
+fn gitlab_example_and_component_run_the_tool_so_that_a_cancel_reaches_it() {
+    let example: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("examples/gitlab-ci.yml")).unwrap();
+    assert_gitlab_job("examples/gitlab-ci.yml deploy", &example["deploy"]);
+
+    let component = read("templates/qovery-deploy.yml");
+    let documents: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&component)
+        .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+        .collect();
+    assert_eq!(
+        documents.len(),
+        2,
+        "templates/qovery-deploy.yml: spec, then the job"
+    );
+    let jobs = documents[1].as_mapping().unwrap();
+    assert_eq!(jobs.len(), 1, "the component adds one job");
+    let job = jobs.values().next().unwrap();
+    assert_gitlab_job("templates/qovery-deploy.yml", job);
 }
