@@ -246,7 +246,7 @@ fn assert_gitlab_job(what: &str, job: &serde_yaml_ng::Value) {
 }
 
 #[test]
-fn gitlab_example_and_component_run_the_tool_so_that_a_cancel_reaches_it() {
+fn gitlab_example_component_and_readme_run_the_tool_so_that_a_cancel_reaches_it() {
     let example: serde_yaml_ng::Value =
         serde_yaml_ng::from_str(&read("examples/gitlab-ci.yml")).unwrap();
     assert_gitlab_job("examples/gitlab-ci.yml deploy", &example["deploy"]);
@@ -264,4 +264,17 @@ fn gitlab_example_and_component_run_the_tool_so_that_a_cancel_reaches_it() {
     assert_eq!(jobs.len(), 1, "the component adds one job");
     let job = jobs.values().next().unwrap();
     assert_gitlab_job("templates/qovery-deploy.yml", job);
+
+    let readme = read("README.md");
+    let section = readme
+        .split("\n## GitLab CI\n")
+        .nth(1)
+        .expect("README: ## GitLab CI");
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README: a yaml block under ## GitLab CI");
+    let readme_job: serde_yaml_ng::Value = serde_yaml_ng::from_str(block).unwrap();
+    assert_gitlab_job("README.md, GitLab CI", &readme_job["deploy"]);
 }
