@@ -31,7 +31,8 @@ COPY mock ./mock
 # directory is per platform. The binary is copied out of the cache mount in the same RUN.
 ARG TARGETPLATFORM
 # tini-static: a static init for GitLab jobs (see the final stage). Alpine's package, so that it is
-# a static musl binary like the tool; the version is pinned like the base images.
+# a static musl binary like the tool, pinned like the base images (0.19.0-r3, the current Alpine
+# release: not resolvable from the machines this was written on, like the digests).
 RUN apk add --no-cache tini-static=0.19.0-r3
 RUN --mount=type=cache,id=cargo-registry,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,id=cargo-git,target=/usr/local/cargo/git,sharing=locked \
@@ -58,7 +59,8 @@ LABEL org.opencontainers.image.title="qovery-deploy" \
 # No CA bundle: the binary embeds its trust roots (webpki-root-certs with rustls/ring), so TLS
 # works without /etc/ssl. busybox:musl has no package manager; an alpine base with
 # ca-certificates would add several MB (the image budget is 5 MB, see .ci/container) for
-# certificates nothing reads. A corporate TLS-intercepting proxy would need its CA added in a derived image.
+# certificates nothing reads. A corporate TLS-intercepting proxy would need its CA added in a
+# derived image.
 COPY --from=build /out/qovery-deploy /usr/local/bin/qovery-deploy
 # GitLab runs the job script under a shell that is PID 1 and never passes a cancelled job's SIGTERM
 # on to the tool (.ci/container shows it). The documented GitLab setup makes tini PID 1 instead
