@@ -32,9 +32,8 @@ WORK = Path(os.environ["QD_WORK"])
 MOCK = {name: os.environ[f"QD_MOCK_{name.upper()}"] for name in ("happy", "stuck", "fail")}
 ENVIRONMENT_ID = os.environ["ENVIRONMENT_ID"]
 GRACE = int(os.environ.get("QD_GITLAB_GRACE", "10"))
-# What these machines need (see docs in .ci/container): host network for the mock on 127.0.0.1, and
-# limits the host accepts.
-# limits the host accepts; never a pull (no registry is reachable: a missing image must fail at once).
+# What these machines need (see .ci/container): the host network for the mock on 127.0.0.1, limits
+# the host accepts, and never a pull (no registry is reachable: a missing image must fail at once).
 RUN = ["--pull", "never", "--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 COMMIT = "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a"
 TOKEN = f"qov_container_SECRET_{uuid.uuid4().hex[:12]}"
@@ -168,7 +167,8 @@ def action_inputs():
 def github_run(name, mock, with_, stdout_path):
     """Starts the action's container as the runner does: `run --rm --workdir /github/workspace`, each
     variable as `-e NAME` (the value in the client's environment, never on its command line), the
-    runner's directories bind-mounted under /github. Returns (process, file commands directory)."""
+    runner's directories bind-mounted under /github. Returns the client process, the host directory
+    of the file commands and their file names by variable."""
     root = WORK / name
     temp = root / "_temp"
     commands = temp / "_runner_file_commands"
