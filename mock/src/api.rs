@@ -6,6 +6,7 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum State {
+    Ready,
     Queued,
     DeploymentQueued,
     Building,
@@ -18,6 +19,7 @@ pub(crate) enum State {
     DeploymentError,
     Canceling,
     Canceled,
+    Deleting,
 }
 
 /// `ServiceActionEnum`.
@@ -40,6 +42,7 @@ pub(crate) enum ActionStatus {
     Executing,
     Canceled,
     Canceling,
+    Never,
 }
 
 /// `EnvironmentStatusEventOriginEnum` / `OrganizationEventOrigin`.
@@ -77,6 +80,8 @@ pub(crate) struct EnvironmentStatus {
     pub last_deployment_date: Option<String>,
     pub last_deployment_id: Option<String>,
     pub total_deployment_duration_in_seconds: Option<u64>,
+    /// Not nullable in the spec: omitted when there was no deployment yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     pub triggered_by: Option<String>,
     pub deployment_status: &'static str,
@@ -89,8 +94,12 @@ pub(crate) struct Status {
     pub id: &'static str,
     pub state: State,
     pub service_deployment_status: &'static str,
+    /// Not nullable in the spec: omitted while the service was never deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_deployment_date: Option<String>,
     pub is_part_last_deployment: bool,
+    /// Not nullable in the spec: omitted while the service was never deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub execution_id: Option<String>,
     pub status_details: StatusDetails,
     pub deployment_request_id: Option<String>,

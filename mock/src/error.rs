@@ -12,6 +12,8 @@ pub(crate) enum ApiError {
     BadRequest(String),
     /// 401 `{"message":"Unauthorized"}`.
     Unauthorized,
+    /// 403 `{"status":403,"error":"Forbidden","message":...}`.
+    Forbidden(&'static str),
     /// 404 `{"status":404,"error":"Not Found","message":...}`.
     NotFound(String),
     /// 405, same shape as 404.
@@ -54,6 +56,7 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::BadRequest(text) => detailed(StatusCode::BAD_REQUEST, &text),
             ApiError::NotFound(text) => detailed(StatusCode::NOT_FOUND, &text),
+            ApiError::Forbidden(text) => detailed(StatusCode::FORBIDDEN, text),
             ApiError::MethodNotAllowed => detailed(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method not allowed on this path",

@@ -24,6 +24,7 @@
 
 mod api;
 mod clock;
+mod environments;
 mod error;
 mod fixtures;
 mod record;
@@ -34,6 +35,7 @@ mod stages;
 mod state;
 mod validate;
 
+pub use environments::MockEnvironment;
 pub use fixtures::{DEMO_TOKEN, ids};
 pub use record::RecordedRequest;
 pub use scenario::{ParseScenarioError, Scenario};

@@ -15,6 +15,7 @@ use crate::api::{
     ActionStatus, DeploymentStage, EnvDeploymentStatus, EnvironmentStatus, EnvironmentStatuses,
     QueuedDeploymentRequest, Results, State as ServiceState, Status, StatusDetails,
 };
+use crate::environments;
 use crate::error::{ApiError, ApiResult};
 use crate::fixtures::{self, SERVICES, ServiceType, ids};
 use crate::record::{self, RecordedRequest};
@@ -27,10 +28,27 @@ type AppState = State<Arc<Shared>>;
 type Accepted<T> = ApiResult<(StatusCode, Json<T>)>;
 
 /// The whole API, behind the recording/auth gate; `/_mock/*` test hooks bypass the gate.
+/// Requests that name a clone of the fixture environment are answered for that clone
+/// (`environments::dispatch`).
 pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
+    api(Arc::clone(&shared))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            environments::dispatch,
+        ))
+        .layer(middleware::from_fn_with_state(shared, record::gate))
+}
+
+/// The routes alone, without the gate: a clone's requests are answered by its own copy.
+pub(crate) fn api(shared: Arc<Shared>) -> axum::Router {
     axum::Router::new()
         .route("/environment/deploymentStatus", get(deployment_status))
-        .route("/environment/{id}", get(environment))
+        .route(
+            "/environment/{id}",
+            get(environment).delete(environments::delete_fixture),
+        )
+        .route("/environment/{id}/clone", post(environments::clone_fixture))
+        .route("/project/{id}/environment", get(environments::list))
         .route("/environment/{id}/services", get(services))
         .route("/environment/{id}/status", get(environment_status))
         .route("/environment/{id}/statuses", get(environment_statuses))
@@ -64,10 +82,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
         .route("/_mock/reset", post(reset))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&shared),
-            record::gate,
-        ))
         .with_state(shared)
 }
 

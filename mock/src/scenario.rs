@@ -26,11 +26,14 @@ pub enum Scenario {
     Busy,
     /// Every request answers 401.
     Unauthorized,
+    /// The first clone of each environment name answers 409 although it created the
+    /// environment, as when a concurrent run's clone of the same name got there first.
+    CloneRace,
 }
 
 impl Scenario {
     /// Every scenario, in documentation order.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Happy,
         Scenario::Stale,
         Scenario::Fail,
@@ -40,6 +43,7 @@ impl Scenario {
         Scenario::Flaky,
         Scenario::Busy,
         Scenario::Unauthorized,
+        Scenario::CloneRace,
     ];
 
     /// The kebab-case name used on the command line.
@@ -54,6 +58,7 @@ impl Scenario {
             Scenario::Flaky => "flaky",
             Scenario::Busy => "busy",
             Scenario::Unauthorized => "unauthorized",
+            Scenario::CloneRace => "clone-race",
         }
     }
 
@@ -69,6 +74,9 @@ impl Scenario {
             Scenario::Flaky => "every 3rd request answers 503, the 5th answers 429",
             Scenario::Busy => "deploy calls answer 409 Operation is in progress",
             Scenario::Unauthorized => "every request answers 401",
+            Scenario::CloneRace => {
+                "the first clone of a name answers 409 (a concurrent run made it)"
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::oneshot;
 
 use crate::clock::Clock;
+use crate::environments::{Environments, MockEnvironment};
 use crate::record::RecordedRequest;
 use crate::routes;
 use crate::scenario::Scenario;
@@ -46,6 +47,8 @@ pub(crate) struct Shared {
     config: MockConfig,
     world: Mutex<World>,
     log: Mutex<Vec<RecordedRequest>>,
+    /// Clones of the fixture environment (see `environments.rs`).
+    environments: Mutex<Environments>,
 }
 
 impl Shared {
@@ -55,7 +58,25 @@ impl Shared {
             config,
             world,
             log: Mutex::new(Vec::new()),
+            environments: Mutex::new(Environments::default()),
         }
+    }
+
+    /// The state of a new clone: same scenario and step, a world that was never deployed.
+    pub(crate) fn for_clone(&self) -> Shared {
+        let clock = Clock::new(Instant::now(), SystemTime::now());
+        let world = World::never_deployed(self.config.scenario, self.config.step, clock);
+        Shared {
+            config: self.config.clone(),
+            world: Mutex::new(world),
+            log: Mutex::new(Vec::new()),
+            environments: Mutex::new(Environments::default()),
+        }
+    }
+
+    /// Runs `f` on the clones.
+    pub(crate) fn with_environments<R>(&self, f: impl FnOnce(&mut Environments) -> R) -> R {
+        f(&mut lock(&self.environments))
     }
 
     fn fresh_world(config: &MockConfig) -> World {
@@ -90,6 +111,7 @@ impl Shared {
     pub(crate) fn reset(&self) {
         *lock(&self.world) = Self::fresh_world(&self.config);
         lock(&self.log).clear();
+        *lock(&self.environments) = Environments::default();
     }
 }
 
@@ -183,6 +205,13 @@ impl MockServer {
     /// Every API request received so far, in order (test hooks under `/_mock/` excluded).
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
+    }
+
+    /// Every environment of the fixture project: the fixture environment, then its clones in
+    /// creation order (deleted ones until they are gone).
+    pub fn environments(&self) -> Vec<MockEnvironment> {
+        self.shared
+            .with_environments(|environments| environments.describe())
     }
 
     /// Restores the initial state and clears the request log (same as `POST /_mock/reset`).

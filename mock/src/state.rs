@@ -286,6 +286,9 @@ pub(crate) struct World {
     idle_since: Instant,
     /// When the queue's head last changed because a request left the queue.
     head_since: Instant,
+    /// Whether a deployment happened before the mock started (the fixture environment); a
+    /// freshly cloned environment has none: `READY`, `NEVER_DEPLOYED`, no execution yet.
+    has_history: bool,
 }
 
 impl World {
@@ -307,11 +310,44 @@ impl World {
             executions: fixtures::PREVIOUS_EXECUTION_NUMBER,
             idle_since: epoch,
             head_since: epoch,
+            has_history: true,
         };
         if matches!(scenario, Scenario::Queued | Scenario::QueuedStuck) {
             world.start_other_deployment();
         }
         world
+    }
+
+    /// A world that was never deployed, as a freshly cloned environment is: every service
+    /// `READY` with status `NEVER`, no execution id and no deployment request until the first
+    /// deployment (execution number 1). The `queued*` scenarios' other deployment does not run
+    /// here: it belongs to the fixture environment.
+    pub(crate) fn never_deployed(scenario: Scenario, step: Duration, clock: Clock) -> Self {
+        let epoch = clock.epoch();
+        World {
+            scenario,
+            step,
+            clock,
+            versions: SERVICES
+                .iter()
+                .map(|s| s.initial_version.to_owned())
+                .collect(),
+            stages: Stages::default(),
+            requests: Vec::new(),
+            queue: VecDeque::new(),
+            running: None,
+            current: None,
+            executions: 0,
+            idle_since: epoch,
+            head_since: epoch,
+            has_history: false,
+        }
+    }
+
+    /// Whether a deployment request with this id was made in this world.
+    pub(crate) fn knows_request(&self, id: &str) -> bool {
+        (self.has_history && id == ids::PREVIOUS_DEPLOYMENT_REQUEST)
+            || self.requests.iter().any(|request| request.id == id)
     }
 
     pub(crate) fn stages(&self) -> &Stages {
@@ -520,7 +556,7 @@ impl World {
 
     /// `EnvDeploymentStatus.status` of a request; `None` if the id is unknown.
     pub(crate) fn deployment_status(&self, id: &str, now: Instant) -> Option<State> {
-        if id == ids::PREVIOUS_DEPLOYMENT_REQUEST {
+        if self.has_history && id == ids::PREVIOUS_DEPLOYMENT_REQUEST {
             return Some(State::Deployed);
         }
         self.requests
@@ -536,6 +572,20 @@ impl World {
             Some((request, request.run()?))
         });
         let Some((request, run)) = current else {
+            if !self.has_history {
+                return EnvironmentStatus {
+                    id: ids::ENVIRONMENT,
+                    state: State::Ready,
+                    last_deployment_state: State::Ready,
+                    last_deployment_date: None,
+                    last_deployment_id: None,
+                    total_deployment_duration_in_seconds: None,
+                    origin: None,
+                    triggered_by: None,
+                    deployment_status: "NEVER_DEPLOYED",
+                    deployment_request_id: None,
+                };
+            }
             return EnvironmentStatus {
                 id: ids::ENVIRONMENT,
                 state: State::Deployed,
@@ -574,17 +624,25 @@ impl World {
             .filter(|request| request.includes(service))
             .filter_map(|request| Some((request, request.run()?)))
             .max_by_key(|(_, run)| run.execution);
-        let is_part_last_deployment = self
-            .current
-            .is_none_or(|index| self.requests[index].includes(service));
+        let is_part_last_deployment = match self.current {
+            Some(index) => self.requests[index].includes(service),
+            None => self.has_history,
+        };
 
         let (state, details, date, execution, request_id) = match last_started {
+            None if !self.has_history => (
+                State::Ready,
+                StatusDetails::new(Action::Deploy, ActionStatus::Never),
+                None,
+                None,
+                None,
+            ),
             None => (
                 State::Deployed,
                 StatusDetails::new(Action::Deploy, ActionStatus::Success),
-                self.clock.date_before_epoch(PREVIOUS_DEPLOYMENT_AGE),
-                ids::PREVIOUS_EXECUTION.to_owned(),
-                ids::PREVIOUS_DEPLOYMENT_REQUEST.to_owned(),
+                Some(self.clock.date_before_epoch(PREVIOUS_DEPLOYMENT_AGE)),
+                Some(ids::PREVIOUS_EXECUTION.to_owned()),
+                Some(ids::PREVIOUS_DEPLOYMENT_REQUEST.to_owned()),
             ),
             Some((request, run)) => {
                 let (state, status) = request.service_view(service, request.progress(now));
@@ -592,9 +650,9 @@ impl World {
                 (
                     state,
                     StatusDetails::new(request.kind.action(), status),
-                    self.clock.date(at),
-                    execution_id(run.execution),
-                    request.id.clone(),
+                    Some(self.clock.date(at)),
+                    Some(execution_id(run.execution)),
+                    Some(request.id.clone()),
                 )
             }
         };
@@ -606,19 +664,24 @@ impl World {
             .filter(|request| request.includes(service))
             .collect();
         let (deployment_request_id, deployment_requests_count) = match queued.last() {
-            Some(latest) => (latest.id.clone(), queued.len()),
+            Some(latest) => (Some(latest.id.clone()), queued.len()),
             None => (request_id, 0),
+        };
+        let service_deployment_status = if execution.is_some() {
+            "UP_TO_DATE"
+        } else {
+            "NEVER_DEPLOYED"
         };
 
         Status {
             id: SERVICES[service].id,
             state,
-            service_deployment_status: "UP_TO_DATE",
-            last_deployment_date: Some(date),
+            service_deployment_status,
+            last_deployment_date: date,
             is_part_last_deployment,
-            execution_id: Some(execution),
+            execution_id: execution,
             status_details: details,
-            deployment_request_id: Some(deployment_request_id),
+            deployment_request_id,
             deployment_requests_count,
         }
     }
@@ -771,6 +834,53 @@ mod tests {
         assert_eq!(api.deployment_requests_count, 0);
         assert_eq!(api.execution_id.as_deref(), Some(ids::PREVIOUS_EXECUTION));
         assert_eq!(api.status_details.status, ActionStatus::Success);
+    }
+
+    #[test]
+    fn a_never_deployed_world_has_no_previous_deployment() {
+        let t0 = Instant::now();
+        let clock = Clock::new(t0, UNIX_EPOCH + Duration::from_secs(1_767_225_600));
+        let mut h = Harness {
+            world: World::never_deployed(Scenario::Queued, S, clock),
+            t0,
+        };
+        let env = h.env(0.0);
+        assert_eq!(
+            (env.state, env.last_deployment_state),
+            (State::Ready, State::Ready)
+        );
+        assert_eq!(env.last_deployment_id, None);
+        assert_eq!(env.deployment_request_id, None);
+        assert_eq!(env.deployment_status, "NEVER_DEPLOYED");
+        let api = h.service(0.0, ids::API);
+        assert_eq!(
+            (api.state, api.status_details.status),
+            (State::Ready, ActionStatus::Never)
+        );
+        assert!(!api.is_part_last_deployment);
+        assert_eq!((api.execution_id, api.deployment_request_id), (None, None));
+        assert!(!h.world.knows_request(ids::PREVIOUS_DEPLOYMENT_REQUEST));
+        assert_eq!(
+            h.request_status(0.0, ids::PREVIOUS_DEPLOYMENT_REQUEST),
+            None
+        );
+
+        // No other deployment runs here (`queued` plays it on the fixture only): picked up at once.
+        let r = h.deploy(0.0, &[ids::API]);
+        assert!(h.world.knows_request(&r));
+        let env = h.env(1.5);
+        assert_eq!(env.state, State::Building);
+        assert_eq!(
+            env.last_deployment_id.as_deref(),
+            Some("b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10-1")
+        );
+        assert_eq!(h.env(3.0).state, State::Deployed);
+        let web = h.service(3.0, ids::WEB);
+        assert_eq!(
+            (web.state, web.service_deployment_status),
+            (State::Ready, "NEVER_DEPLOYED")
+        );
+        assert!(!web.is_part_last_deployment);
     }
 
     #[test]
