@@ -608,6 +608,54 @@ impl Client {
     }
 }
 
+impl Client {
+    // --- Environments: the project's list, clone and delete (preview environments) -------------
+
+    /// `GET /project/{projectId}/environment`: every environment of the project (`Environment`s,
+    /// read leniently).
+    pub async fn project_environments(
+        &self,
+        project_id: &str,
+    ) -> Result<Vec<Environment>, ApiError> {
+        let list: Results<Environment> = self
+            .get(format!("/project/{project_id}/environment"), &[])
+            .await?;
+        Ok(list.results)
+    }
+
+    /// `POST /environment/{id}/clone`: a new environment made from `blueprint_id`. The 202 answers
+    /// the new `Environment`; an answer without a body reads as `Environment::default()` (no id:
+    /// look it up by name). A 409 ("name already taken", or "operation in progress") is returned
+    /// as is for the caller to re-read the project's list. Retried only when the request cannot
+    /// have been processed (429, 503, no connection), as a deploy: a 502 may hide a clone that
+    /// was made.
+    pub async fn clone_environment(
+        &self,
+        blueprint_id: &str,
+        request: &CloneEnvironmentRequest,
+    ) -> Result<Environment, ApiError> {
+        let path = format!("/environment/{blueprint_id}/clone");
+        let call = Call {
+            method: Method::POST,
+            path: path.clone(),
+        };
+        let bytes = self
+            .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
+            .await?;
+        decode_accepted(call, &bytes)
+    }
+
+    /// `DELETE /environment/{id}` (204, no body sent). Retried on transient failures: if an
+    /// earlier attempt went through, the retry's 404 says the environment is gone, which the caller
+    /// reads as done.
+    pub async fn delete_environment(&self, environment_id: &str) -> Result<(), ApiError> {
+        let path = format!("/environment/{environment_id}");
+        self.write::<()>(Method::DELETE, path, &[], None, Idempotency::Safe)
+            .await
+            .map(drop)
+    }
+}
+
 /// A write's answer: an empty body is still an acceptance (the spec says 202, and any 2xx counts).
 fn decode_accepted<T: DeserializeOwned + Default>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -693,6 +741,154 @@ mod tests {
             connect: false,
         };
         assert!(reset.is_transient(Idempotency::Safe) && !reset.is_transient(Idempotency::Unsafe));
+    }
+
+    mod environments {
+        use super::super::*;
+        use wiremock::matchers::{body_json, header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        fn client(server: &MockServer) -> Client {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            Client::new(&server.uri(), &Secret::new("qov_t"), deadline).unwrap()
+        }
+
+        fn request(cluster: Option<&str>) -> CloneEnvironmentRequest {
+            CloneEnvironmentRequest {
+                name: "pr-7".into(),
+                mode: EnvironmentMode::Preview,
+                cluster_id: cluster.map(str::to_string),
+                apply_deployment_rule: true,
+            }
+        }
+
+        #[tokio::test]
+        async fn clone_sends_the_request_and_reads_the_new_environment() {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/environment/b1/clone"))
+                .and(header("content-type", "application/json"))
+                .and(header("authorization", "Token qov_t"))
+                .and(body_json(serde_json::json!({
+                    "name": "pr-7", "mode": "PREVIEW", "cluster_id": "c1", "apply_deployment_rule": true
+                })))
+                .respond_with(ResponseTemplate::new(202).set_body_json(serde_json::json!({
+                    "id": "e7", "name": "pr-7", "mode": "PREVIEW", "created_at": "2026-01-01T00:00:00Z",
+                    "project": {"id": "p"}, "organization": {"id": "o"}, "cluster_id": "c1",
+                    "cloud_provider": {}
+                })))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let env = client(&server)
+                .clone_environment("b1", &request(Some("c1")))
+                .await
+                .unwrap();
+            assert_eq!(env.id, "e7");
+            assert!(env.is_preview() && env.is_named("PR-7"));
+        }
+
+        #[tokio::test]
+        async fn a_clone_conflict_is_not_retried_and_an_empty_202_is_accepted() {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/environment/b1/clone"))
+                .respond_with(ResponseTemplate::new(409).set_body_json(
+                    serde_json::json!({"message": "Environment name within the project is already taken"}),
+                ))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let error = client(&server)
+                .clone_environment("b1", &request(None))
+                .await
+                .unwrap_err();
+            assert!(error.is_conflict(), "{error}");
+            assert!(error.to_string().contains("already taken"), "{error}");
+
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(202))
+                .mount(&server)
+                .await;
+            let env = client(&server)
+                .clone_environment("b1", &request(None))
+                .await
+                .unwrap();
+            assert!(env.id.is_empty());
+        }
+
+        #[tokio::test]
+        async fn a_502_on_clone_is_not_retried_but_a_503_is() {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(502))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let error = client(&server)
+                .clone_environment("b1", &request(None))
+                .await
+                .unwrap_err();
+            assert_eq!(error.status(), Some(502));
+
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
+                .up_to_n_times(1)
+                .mount(&server)
+                .await;
+            Mock::given(method("POST"))
+                .respond_with(
+                    ResponseTemplate::new(202).set_body_json(serde_json::json!({"id": "e"})),
+                )
+                .mount(&server)
+                .await;
+            let env = client(&server)
+                .clone_environment("b1", &request(None))
+                .await
+                .unwrap();
+            assert_eq!(env.id, "e");
+        }
+
+        #[tokio::test]
+        async fn the_project_list_and_delete() {
+            let server = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/project/p1/environment"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                    "results": [
+                        {"id": "e1", "name": "staging", "mode": "STAGING"},
+                        {"id": "e2", "name": "pr-7", "mode": "PREVIEW", "extra": true},
+                        {"id": "e3", "name": "odd", "mode": "SOMETHING_NEW"}
+                    ]
+                })))
+                .mount(&server)
+                .await;
+            Mock::given(method("DELETE"))
+                .and(path("/environment/e2"))
+                .respond_with(ResponseTemplate::new(204))
+                .expect(1)
+                .mount(&server)
+                .await;
+            Mock::given(method("DELETE"))
+                .and(path("/environment/gone"))
+                .respond_with(ResponseTemplate::new(404))
+                .expect(1)
+                .mount(&server)
+                .await;
+            let client = client(&server);
+            let list = client.project_environments("p1").await.unwrap();
+            let modes: Vec<bool> = list.iter().map(Environment::is_preview).collect();
+            assert_eq!(modes, [false, true, false]);
+            client.delete_environment("e2").await.unwrap();
+            let error = client.delete_environment("gone").await.unwrap_err();
+            assert_eq!(error.status(), Some(404));
+            let sent = server.received_requests().await.unwrap();
+            let delete = sent.iter().find(|r| r.method.as_str() == "DELETE").unwrap();
+            assert!(delete.body.is_empty());
+            assert!(delete.headers.get("content-type").is_none());
+        }
     }
 
     #[test]

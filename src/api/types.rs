@@ -178,15 +178,42 @@ pub struct Reference {
     pub id: String,
 }
 
-/// `Environment`, only what the console link needs.
+/// `Environment`: what the console link needs, and what tells a preview environment from the
+/// others (its `mode`). Every field is optional here: the answer of a clone may be thin.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Environment {
+    /// Its UUID (`Base.id`); empty when the answer had none.
+    #[serde(default)]
+    pub id: String,
+    /// Case-insensitive in Qovery (the spec: "name is case insensitive").
     #[serde(default)]
     pub name: Option<String>,
+    /// `EnvironmentModeEnum` (`DEVELOPMENT`, `PREVIEW`, `PRODUCTION`, `STAGING`), kept as text so
+    /// that a value added later reads as "not a preview" instead of failing.
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub cluster_id: Option<String>,
     #[serde(default)]
     pub organization: Option<Reference>,
     #[serde(default)]
     pub project: Option<Reference>,
+}
+
+impl Environment {
+    /// Whether its mode is `PREVIEW` (any case). An absent mode is not a preview.
+    pub fn is_preview(&self) -> bool {
+        self.mode
+            .as_deref()
+            .is_some_and(|mode| mode.eq_ignore_ascii_case(EnvironmentMode::Preview.as_str()))
+    }
+
+    /// Whether it is named `name`, compared as Qovery does (case-insensitively).
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name
+            .as_deref()
+            .is_some_and(|own| own.trim().to_lowercase() == name.trim().to_lowercase())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -305,6 +332,34 @@ pub struct StageService {
 
 // ---------------------------------------------------------------------------------------------
 // Requests
+
+/// `EnvironmentModeEnum`, the values this tool sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnvironmentMode {
+    Preview,
+}
+
+impl EnvironmentMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvironmentMode::Preview => "PREVIEW",
+        }
+    }
+}
+
+/// `CloneEnvironmentRequest` (`POST /environment/{id}/clone`). `project_id` is never sent: a
+/// preview lives in its blueprint's project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CloneEnvironmentRequest {
+    pub name: String,
+    pub mode: EnvironmentMode,
+    /// The cluster to run on; omitted to keep the blueprint's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
+    /// Apply the project's deployment rules to the new environment (spec default `false`).
+    pub apply_deployment_rule: bool,
+}
 
 /// `DeployAllRequest`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -437,6 +492,50 @@ mod tests {
         assert_eq!(stage.is_skipped("a"), Some(true));
         assert_eq!(stage.is_skipped("b"), Some(false));
         assert_eq!(stage.is_skipped("c"), None);
+    }
+
+    #[test]
+    fn environments_read_leniently_and_compare_names_like_qovery() {
+        let env: Environment = serde_json::from_value(serde_json::json!({
+            "id": "e1", "name": "PR-12", "mode": "PREVIEW", "cluster_id": "c1",
+            "organization": {"id": "o"}, "project": {"id": "p"}, "expires_at": null, "new": [1]
+        }))
+        .unwrap();
+        assert!(env.is_preview());
+        assert!(env.is_named("pr-12") && env.is_named(" Pr-12 ") && !env.is_named("pr-1"));
+        let other = |mode: serde_json::Value| {
+            serde_json::from_value::<Environment>(serde_json::json!({"id": "e", "mode": mode}))
+                .unwrap()
+        };
+        assert!(other("preview".into()).is_preview());
+        for mode in [
+            serde_json::json!("STAGING"),
+            serde_json::json!("EPHEMERAL"),
+            serde_json::Value::Null,
+        ] {
+            assert!(!other(mode.clone()).is_preview(), "{mode}");
+        }
+        assert!(!Environment::default().is_named(""));
+    }
+
+    #[test]
+    fn the_clone_request_omits_an_unset_cluster() {
+        let mut request = CloneEnvironmentRequest {
+            name: "pr-12".into(),
+            mode: EnvironmentMode::Preview,
+            cluster_id: None,
+            apply_deployment_rule: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            serde_json::json!({"name": "pr-12", "mode": "PREVIEW", "apply_deployment_rule": false})
+        );
+        request.cluster_id = Some("c1".into());
+        request.apply_deployment_rule = true;
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            serde_json::json!({"name": "pr-12", "mode": "PREVIEW", "cluster_id": "c1", "apply_deployment_rule": true})
+        );
     }
 
     #[test]
