@@ -176,11 +176,13 @@ fn after_conflict(status: &EnvironmentStatus, request_id: &str) -> Cancelled {
 
 /// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
 /// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
-/// us within seconds.
+/// us within seconds. `environment_id` is the environment the requests were made in (a preview
+/// environment's, for `preview`; `environment-id` otherwise).
 pub async fn after_stop(
     stop: Stop,
     config: &Config,
     client: &Client,
+    environment_id: &str,
     ci: &Ci,
     report: &mut Report,
     trackers: &[&Tracker],
@@ -188,8 +190,7 @@ pub async fn after_stop(
     let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
     let outcomes = if cancel {
         let client = cancel_client(client, stop);
-        let id = config.environment_id.to_string();
-        cancel_all(&client, &id, trackers, config.force_cancel).await
+        cancel_all(&client, environment_id, trackers, config.force_cancel).await
     } else {
         Vec::new()
     };

@@ -12,16 +12,24 @@ pub struct Console {
 }
 
 impl Console {
-    /// `None` when `environment` lacks its organization or project id (no link can be built).
+    /// The links of `environment`: its own id when the API gave a UUID (a preview environment's),
+    /// else `environment-id`. `None` when it lacks its organization or project id (no link can be
+    /// built).
     pub fn new(config: &Config, environment: &Environment) -> Option<Console> {
         let organization = &environment.organization.as_ref()?.id;
         let project = &environment.project.as_ref()?.id;
+        let id = uuid::Uuid::try_parse(&environment.id).unwrap_or(config.environment_id);
         Some(Console {
             environment: format!(
-                "{}/organization/{organization}/project/{project}/environment/{}",
-                config.console_url, config.environment_id
+                "{}/organization/{organization}/project/{project}/environment/{id}",
+                config.console_url
             ),
         })
+    }
+
+    /// The environment's page.
+    pub fn environment(&self) -> &str {
+        &self.environment
     }
 
     /// The environment's deployments, or one execution of them.

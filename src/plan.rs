@@ -235,7 +235,17 @@ pub struct DeployPlan {
 
 impl DeployPlan {
     pub fn new(config: &Config, services: &[ServiceInfo]) -> Result<DeployPlan, InputError> {
-        let targets = resolve(&config.entries, services)?
+        DeployPlan::from_entries(config, &config.entries, services)
+    }
+
+    /// The plan for `entries` instead of the listed ones, with the inputs' versions: `preview`
+    /// plans the listed services named as in the blueprint, in the preview environment.
+    pub fn from_entries(
+        config: &Config,
+        entries: &[Entry],
+        services: &[ServiceInfo],
+    ) -> Result<DeployPlan, InputError> {
+        let targets = resolve(entries, services)?
             .iter()
             .map(|(entry, service)| target(config, entry, service))
             .collect::<Result<Vec<_>, _>>()?;

@@ -11,9 +11,47 @@ use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
 
-/// Runs `command: deploy` (see the module docs). The session is taken apart at the top so the
-/// script below reads with the names every mechanism uses.
+/// Runs `command: deploy` (see the module docs).
 pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error> {
+    let environment_id = session.config.environment_id.to_string();
+    let id = environment_id.as_str();
+
+    session.ci.begin_section("Plan");
+    let (environment, services, baseline) =
+        preflight::environment(session.client, session.shutdown, id).await?;
+    let plan = DeployPlan::new(session.config, &services)?;
+    let console = Console::new(session.config, &environment);
+    let destination = Destination {
+        id,
+        name: environment.name.as_deref(),
+        baseline: &baseline,
+        console: console.as_ref(),
+    };
+    deploy_planned(session, destination, &plan, report).await
+}
+
+/// Where a batched deploy goes, as its preflight read it.
+pub struct Destination<'a> {
+    /// The environment's id.
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    /// Its statuses before the deploy: what the wait compares with.
+    pub baseline: &'a EnvironmentStatuses,
+    pub console: Option<&'a Console>,
+}
+
+/// Everything `deploy` does once its plan is made, in the "Plan" section the caller opened: prints
+/// the plan, sends the one batched `POST /environment/{id}/service/deploy`, then (with `wait`)
+/// follows our deployment request to its end, cancelling it on timeout or signal. `preview` runs
+/// it on the preview environment.
+///
+/// Errors: an interrupt before the POST; the POST's refusal; an API failure that ends the wait.
+pub async fn deploy_planned(
+    session: Session<'_>,
+    destination: Destination<'_>,
+    plan: &DeployPlan,
+    report: &mut Report,
+) -> Result<(), Error> {
     let Session {
         config,
         client,
@@ -21,21 +59,20 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         shutdown,
         deadline,
     } = session;
-    let environment_id = config.environment_id.to_string();
-    let id = environment_id.as_str();
-
-    ci.begin_section("Plan");
-    let (environment, services, baseline) = preflight::environment(client, shutdown, id).await?;
-    let plan = DeployPlan::new(config, &services)?;
-    let console = Console::new(config, &environment);
+    let Destination {
+        id,
+        name,
+        baseline,
+        console,
+    } = destination;
     ci.line(&format!(
         "Deploying {} service(s) to environment {} ({id}):",
         plan.targets.len(),
-        environment.name.as_deref().unwrap_or("?"),
+        name.unwrap_or("?"),
     ));
     ci.line(plan.describe().trim_end());
     report.services = plan.targets.iter().map(ServiceReport::new).collect();
-    report.console_url = console.as_ref().map(|c| c.deployment(None));
+    report.console_url = console.map(|c| c.deployment(None));
     ci.end_section();
 
     if let Some(signal) = shutdown.received() {
@@ -58,7 +95,7 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         request_id.as_deref().unwrap_or("(no id returned)"),
         accepted.state
     ));
-    if let Some(console) = &console {
+    if let Some(console) = console {
         ci.line(&format!(
             "Follow it in the console: {}",
             console.deployment(None)
@@ -72,7 +109,7 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
 
     ci.begin_section("Waiting for the deployment");
     let mut tracker = Tracker::new(request_id, baseline.environment.last_deployment_id.clone());
-    let mut changes = ChangeLog::new(&baseline, &plan.targets);
+    let mut changes = ChangeLog::new(baseline, &plan.targets);
     let mut last = None;
     let mut pacer = Pacer::new(Watch::new(client, id, config, deadline), shutdown);
     let end = wait::wait(
@@ -100,7 +137,7 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
             Some(*done.statuses)
         }
         End::Stopped(stop) => {
-            cancel::after_stop(stop, config, client, ci, report, &[&tracker]).await;
+            cancel::after_stop(stop, config, client, id, ci, report, &[&tracker]).await;
             ours_last(report, &tracker, last)
         }
     };
@@ -112,7 +149,7 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         .map(str::to_string)
         .into_iter()
         .collect();
-    if let Some(console) = &console {
+    if let Some(console) = console {
         report.console_url = Some(console.deployment(tracker.execution_id()));
     }
     Ok(())

@@ -86,7 +86,7 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
                 .filter(|job| job.verdict.is_none())
                 .map(|job| &job.env)
                 .collect();
-            cancel::after_stop(stop, config, client, ci, report, &unsettled).await;
+            cancel::after_stop(stop, config, client, id, ci, report, &unsettled).await;
         }
     }
     record(&jobs, report, console.as_ref());
