@@ -11,10 +11,12 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 
 use crate::inputs::Invocation;
-use crate::report::{Report, RunResult};
+use crate::report::{PreviewReport, Report, RunResult};
 
 /// GitLab refuses dotenv reports larger than this.
 pub const DOTENV_LIMIT: usize = 5 * 1024;
+/// Longest `QOVERY_URLS` written to the dotenv report (bytes); longer, it is left empty.
+const DOTENV_URLS_LIMIT: usize = 1024;
 pub const DOTENV_FILE: &str = "qovery-deploy.env";
 
 #[derive(Debug)]
@@ -256,10 +258,41 @@ impl Ci {
             "result: {result}{state} after {}s",
             report.duration.as_secs()
         ));
+        if let Some(preview) = &report.preview {
+            for line in preview_lines(preview) {
+                self.line(&line);
+            }
+        }
         if let Some(url) = &report.console_url {
             self.line(&format!("console: {url}"));
         }
     }
+}
+
+/// The preview environment in the closing lines: its name, id, whether this run made it, and
+/// where its services answer.
+fn preview_lines(preview: &PreviewReport) -> Vec<String> {
+    let id = preview
+        .environment_id
+        .as_deref()
+        .map(|id| format!(" ({id})"))
+        .unwrap_or_default();
+    let how = match preview.created {
+        Some(true) => ", created by this run",
+        Some(false) => ", reused",
+        None => "",
+    };
+    let mut lines = vec![format!(
+        "preview environment: {}{id}{how}",
+        preview.environment_name
+    )];
+    lines.extend(
+        preview
+            .urls
+            .iter()
+            .map(|(name, url)| format!("  {name}: {url}")),
+    );
+    lines
 }
 
 /// A full 40-character commit SHA is shortened to 12 for the log table; other versions stay whole.
@@ -341,6 +374,12 @@ fn dotenv(outputs: &[(&'static str, String)], report: &Report) -> String {
     let mut text = String::new();
     for (name, value) in outputs.iter().filter(|(n, _)| *n != "services") {
         let key = format!("QOVERY_{}", name.to_ascii_uppercase().replace('-', "_"));
+        // Many links would crowd out the rest: QOVERY_URL keeps the first one.
+        let value = if *name == "urls" && value.len() > DOTENV_URLS_LIMIT {
+            ""
+        } else {
+            value
+        };
         let _ = writeln!(text, "{key}={}", value.replace(['\n', '\r'], " "));
     }
     let budget =
@@ -418,6 +457,23 @@ pub fn summary_markdown(report: &Report) -> String {
             "\nDeployment request: `{}`",
             report.deployment_request_ids.join("`, `")
         );
+    }
+    if let Some(preview) = &report.preview {
+        let how = match preview.created {
+            Some(true) => " (created by this run)",
+            Some(false) => " (reused)",
+            None => "",
+        };
+        let _ = write!(
+            md,
+            "\n**Preview environment:** `{}`{how}",
+            md_cell(&preview.environment_name).replace('`', "'")
+        );
+        for (name, url) in &preview.urls {
+            // URLs were checked (`Link::web_url`): nothing in them can close the link.
+            let _ = write!(md, " · [{}]({url})", md_cell(name).replace(['[', ']'], ""));
+        }
+        md.push('\n');
     }
     if let Some(url) = &report.console_url {
         let _ = writeln!(md, "\n[Open in the Qovery console]({url})");

@@ -75,6 +75,63 @@ impl ServiceReport {
     }
 }
 
+/// What `preview` and `preview-delete` found out about the preview environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreviewReport {
+    /// Its id, once found or made.
+    pub environment_id: Option<String>,
+    /// Its name (the input or the pull/merge request's).
+    pub environment_name: String,
+    /// `preview`: whether this run cloned it (`false`: it existed, or a concurrent run made it).
+    pub created: Option<bool>,
+    /// `(service name, URL)`: the listed services first, in order, then the others.
+    pub urls: Vec<(String, String)>,
+}
+
+impl PreviewReport {
+    /// The `url` output: the first listed service's address (see [`PreviewReport::urls`]).
+    pub fn url(&self) -> Option<&str> {
+        self.urls.first().map(|(_, url)| url.as_str())
+    }
+
+    /// The `urls` output: a JSON object, service name to URL, in [`PreviewReport::urls`] order
+    /// (a name seen twice keeps its first URL); empty when there is none. Written by hand to keep
+    /// the order (serde_json's map sorts its keys).
+    pub fn urls_json(&self) -> String {
+        if self.urls.is_empty() {
+            return String::new();
+        }
+        let mut seen = std::collections::HashSet::new();
+        let fields: Vec<String> = self
+            .urls
+            .iter()
+            .filter(|(name, _)| seen.insert(name.as_str()))
+            .map(|(name, url)| {
+                let json = |text: &str| serde_json::to_string(text).expect("strings serialize");
+                format!("{}:{}", json(name), json(url))
+            })
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+}
+
+/// Every output name, in the order of the README table and `action.yml` (a test keeps the three
+/// in step). The deploy commands write the first seven; `preview` and `preview-delete` all.
+pub const OUTPUTS: [&str; 12] = [
+    "deployment-request-id",
+    "execution-id",
+    "state",
+    "result",
+    "duration-seconds",
+    "console-url",
+    "services",
+    "environment-id",
+    "environment-name",
+    "url",
+    "urls",
+    "created",
+];
+
 /// Everything the outputs and the summary say.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -93,6 +150,8 @@ pub struct Report {
     pub cancel_note: Option<String>,
     /// The signal (SIGTERM, SIGINT) that stopped the run while it waited, if one did.
     pub interrupted_by: Option<&'static str>,
+    /// `preview`, `preview-delete`: the preview environment.
+    pub preview: Option<PreviewReport>,
 }
 
 impl Report {
@@ -109,6 +168,7 @@ impl Report {
             reason: None,
             cancel_note: None,
             interrupted_by: None,
+            preview: None,
         }
     }
 
@@ -121,9 +181,10 @@ impl Report {
         }
     }
 
-    /// The step outputs, names as in the contract, in a fixed order.
+    /// The step outputs, names as in the contract ([`OUTPUTS`]), in a fixed order: the preview
+    /// environment's only for `preview` and `preview-delete`.
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut outputs = vec![
             (
                 "deployment-request-id",
                 self.deployment_request_ids.join(","),
@@ -137,13 +198,71 @@ impl Report {
                 "services",
                 serde_json::to_string(&self.services).expect("service reports always serialize"),
             ),
-        ]
+        ];
+        if matches!(self.command, Command::Preview | Command::PreviewDelete) {
+            let preview = self.preview.clone().unwrap_or_default();
+            let created = preview.created.map(|c| c.to_string()).unwrap_or_default();
+            outputs.extend([
+                (
+                    "environment-id",
+                    preview.environment_id.clone().unwrap_or_default(),
+                ),
+                ("environment-name", preview.environment_name.clone()),
+                ("url", preview.url().unwrap_or_default().to_string()),
+                ("urls", preview.urls_json()),
+                ("created", created),
+            ]);
+        }
+        outputs
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preview_outputs_follow_the_contract_order() {
+        let names = |command| -> Vec<&str> {
+            Report::new(command)
+                .outputs()
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect()
+        };
+        assert_eq!(names(Command::Preview), OUTPUTS);
+        assert_eq!(names(Command::PreviewDelete), OUTPUTS);
+        assert_eq!(names(Command::Deploy), OUTPUTS[..7]);
+        let mut report = Report::new(Command::Preview);
+        report.preview = Some(PreviewReport {
+            environment_id: Some("e1".into()),
+            environment_name: "pr-7".into(),
+            created: Some(true),
+            urls: vec![
+                ("web".into(), "https://web.example".into()),
+                ("api".into(), "https://api.example".into()),
+            ],
+        });
+        let outputs: std::collections::BTreeMap<_, _> = report.outputs().into_iter().collect();
+        assert_eq!(outputs["environment-id"], "e1");
+        assert_eq!(outputs["environment-name"], "pr-7");
+        assert_eq!(outputs["created"], "true");
+        assert_eq!(outputs["url"], "https://web.example");
+        assert_eq!(
+            outputs["urls"],
+            r#"{"web":"https://web.example","api":"https://api.example"}"#
+        );
+        report.preview = None;
+        let outputs: std::collections::BTreeMap<_, _> = report.outputs().into_iter().collect();
+        assert_eq!(
+            (
+                outputs["url"].as_str(),
+                outputs["urls"].as_str(),
+                outputs["created"].as_str()
+            ),
+            ("", "", "")
+        );
+    }
 
     #[test]
     fn a_cancelled_cancel_succeeds_unless_a_signal_stopped_it() {

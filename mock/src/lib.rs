@@ -27,6 +27,7 @@ mod clock;
 mod environments;
 mod error;
 mod fixtures;
+mod links;
 mod record;
 mod routes;
 mod scenario;

@@ -18,6 +18,7 @@ use crate::api::{
 use crate::environments;
 use crate::error::{ApiError, ApiResult};
 use crate::fixtures::{self, SERVICES, ServiceType, ids};
+use crate::links;
 use crate::record::{self, RecordedRequest};
 use crate::scenario::Scenario;
 use crate::server::Shared;
@@ -49,6 +50,7 @@ pub(crate) fn api(shared: Arc<Shared>) -> axum::Router {
         )
         .route("/environment/{id}/clone", post(environments::clone_fixture))
         .route("/project/{id}/environment", get(environments::list))
+        .route("/environment/{id}/link", get(links::list))
         .route("/environment/{id}/services", get(services))
         .route("/environment/{id}/status", get(environment_status))
         .route("/environment/{id}/statuses", get(environment_statuses))

@@ -238,6 +238,18 @@ async fn a_clone_starts_never_deployed_and_deploys_on_its_own() {
         .ok(&format!("/environment/{}/status", ids::ENVIRONMENT))
         .await;
     assert_eq!(fixture["last_deployment_id"], ids::PREVIOUS_EXECUTION);
+    // Its links carry its own id.
+    let links = api.ok(&format!("/environment/{id}/link")).await;
+    let default = links["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["is_default"] == true && l["service_id"] == service_id("api").as_str())
+        .unwrap();
+    assert_eq!(
+        default["url"],
+        format!("https://api-{id}.qovery-mock.example")
+    );
     // Its deployment stages have their own ids too.
     let stages = api.ok(&format!("/environment/{id}/deploymentStage")).await;
     let stage = &stages["results"][0];

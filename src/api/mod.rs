@@ -645,6 +645,14 @@ impl Client {
         decode_accepted(call, &bytes)
     }
 
+    /// `GET /environment/{id}/link`: the addresses the environment's services answer at.
+    pub async fn environment_links(&self, environment_id: &str) -> Result<Vec<Link>, ApiError> {
+        let list: Results<Link> = self
+            .get(format!("/environment/{environment_id}/link"), &[])
+            .await?;
+        Ok(list.results)
+    }
+
     /// `DELETE /environment/{id}` (204, no body sent). Retried on transient failures: if an
     /// earlier attempt went through, the retry's 404 says the environment is gone, which the caller
     /// reads as done.

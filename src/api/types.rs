@@ -216,6 +216,40 @@ impl Environment {
     }
 }
 
+/// `Link`: one address a service answers at (`GET /environment/{id}/link`). Outside text: the
+/// URL is checked before it is used ([`Link::web_url`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Link {
+    #[serde(default)]
+    pub service_id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    /// "the root of the domain and not one derived from a port".
+    #[serde(default)]
+    pub is_default: Option<bool>,
+}
+
+impl Link {
+    /// The URL when it is a plain `http(s)://` address: nothing that could break out of a
+    /// Markdown link, a dotenv line or a log line (whitespace, control characters, quotes,
+    /// brackets, backticks, `|`), at most 2048 bytes. Anything else is `None`.
+    pub fn web_url(&self) -> Option<&str> {
+        let url = self.url.as_deref()?.trim();
+        let scheme_ok = ["https://", "http://"].iter().any(|scheme| {
+            url.get(..scheme.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+        });
+        let clean = url.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(
+                    c,
+                    '"' | '\'' | '<' | '>' | '(' | ')' | '[' | ']' | '`' | '|' | '{' | '}' | '\\'
+                )
+        });
+        (scheme_ok && clean && url.len() > "https://".len() && url.len() <= 2048).then_some(url)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Results<T> {
     #[serde(default = "Vec::new")]
@@ -516,6 +550,39 @@ mod tests {
             assert!(!other(mode.clone()).is_preview(), "{mode}");
         }
         assert!(!Environment::default().is_named(""));
+    }
+
+    #[test]
+    fn only_plain_web_urls_are_taken_from_links() {
+        let link = |url: &str| Link {
+            url: Some(url.into()),
+            ..Default::default()
+        };
+        for good in [
+            "https://api-pr-7.example.com",
+            "http://p8080-z12.example.com:8080/path?q=1&x=%20",
+            " HTTPS://x.io ",
+        ] {
+            assert!(link(good).web_url().is_some(), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "https://x.io) [click](https://evil",
+            "https://x.io\n::error::forged",
+            "https://x.io/a b",
+            "ftp://x.io",
+            "https://",
+            "https://x.io/`code`",
+            "https://x.io/|table|",
+            "https://ex\u{e9}mple.com",
+        ] {
+            assert_eq!(link(bad).web_url(), None, "{bad}");
+        }
+        assert_eq!(Link::default().web_url(), None);
+        assert_eq!(
+            link(&format!("https://x.io/{}", "a".repeat(3000))).web_url(),
+            None
+        );
     }
 
     #[test]

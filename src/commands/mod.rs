@@ -5,10 +5,13 @@
 //! - [`job`]: `command: deploy-job` and `redeploy-job`.
 //! - [`cancel`]: `command: cancel`, whatever runs in the environment.
 //! - [`stage`]: `command: skip` and `unskip`.
+//! - [`preview`]: `command: preview` and `preview-delete`, a preview environment per pull or merge
+//!   request.
 
 pub mod cancel;
 pub mod deploy;
 pub mod job;
+pub mod preview;
 pub mod stage;
 
 use std::time::Instant;
@@ -44,5 +47,6 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         Command::DeployJob | Command::RedeployJob => job::run(session, report).await,
         Command::Cancel => cancel::run(session, report).await,
         Command::Skip | Command::Unskip => stage::run(session, report).await,
+        Command::Preview | Command::PreviewDelete => preview::run(session, report).await,
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::preview::{self, PreviewName};
 use super::values::{
     check_version, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
     parse_uuid,
@@ -42,16 +43,22 @@ pub enum Command {
     Cancel,
     Skip,
     Unskip,
+    /// Make sure the preview environment of a pull/merge request exists, and deploy to it.
+    Preview,
+    /// Delete the preview environment of a pull/merge request.
+    PreviewDelete,
 }
 
 impl Command {
-    const NAMES: [(&'static str, Command); 6] = [
+    const NAMES: [(&'static str, Command); 8] = [
         ("deploy", Command::Deploy),
         ("deploy-job", Command::DeployJob),
         ("redeploy-job", Command::RedeployJob),
         ("cancel", Command::Cancel),
         ("skip", Command::Skip),
         ("unskip", Command::Unskip),
+        ("preview", Command::Preview),
+        ("preview-delete", Command::PreviewDelete),
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,7 +76,7 @@ impl Command {
             .map(|(_, c)| *c)
             .ok_or_else(|| {
                 InputError::new("command", format!("unknown command `{value}`"))
-                    .hint("use one of: deploy, deploy-job, redeploy-job, cancel, skip, unskip")
+                    .hint("use one of: deploy, deploy-job, redeploy-job, cancel, skip, unskip, preview, preview-delete")
             })
     }
 }
@@ -133,6 +140,13 @@ pub struct Config {
     pub chart_version: Option<String>,
     pub terraform_action: Option<TerraformAction>,
     pub job_event: Option<JobEvent>,
+    /// `preview`, `preview-delete`: the preview environment's name (the input, else the pull or
+    /// merge request's); `None` for the other commands.
+    pub preview: Option<PreviewName>,
+    /// `preview`: the cluster a new preview environment runs on (unset: the blueprint's).
+    pub cluster_id: Option<Uuid>,
+    /// `preview`: `apply_deployment_rule` of the clone request.
+    pub apply_deployment_rule: bool,
     pub wait: bool,
     pub timeout: Duration,
     pub poll_interval: Duration,
@@ -244,6 +258,17 @@ impl Config {
             );
         }
 
+        let is_preview = matches!(command, Command::Preview | Command::PreviewDelete);
+        let preview = if is_preview {
+            Some(preview::resolve(raw.get("preview-name"), invocation)?)
+        } else {
+            None
+        };
+        let cluster_id = raw
+            .get("cluster-id")
+            .map(|value| parse_uuid("cluster-id", value))
+            .transpose()?;
+
         let config = Config {
             command,
             token,
@@ -254,6 +279,13 @@ impl Config {
             chart_version,
             terraform_action,
             job_event,
+            preview,
+            cluster_id,
+            apply_deployment_rule: parse_bool(
+                "apply-deployment-rule",
+                raw.get("apply-deployment-rule"),
+                false,
+            )?,
             wait: parse_bool("wait", raw.get("wait"), true)?,
             timeout,
             poll_interval,
@@ -269,12 +301,12 @@ impl Config {
                     .unwrap_or("https://console.qovery.com"),
             )?,
         };
-        config.check_command()?;
+        config.check_command(raw)?;
         Ok(config)
     }
 
     /// The rules that depend on the command: what must be listed and which inputs apply.
-    fn check_command(&self) -> Result<(), InputError> {
+    fn check_command(&self, raw: &RawInputs) -> Result<(), InputError> {
         let lists = || {
             ServiceKind::ALL
                 .iter()
@@ -283,7 +315,9 @@ impl Config {
                 .join(", ")
         };
         match self.command {
-            Command::Deploy | Command::Skip | Command::Unskip if self.entries.is_empty() => {
+            Command::Deploy | Command::Skip | Command::Unskip | Command::Preview
+                if self.entries.is_empty() =>
+            {
                 return Err(InputError::new(
                     "applications",
                     format!("nothing to {}: no service is listed", self.command.name()),
@@ -311,6 +345,16 @@ impl Config {
                     return Err(InputError::new(entry.kind.input(), "`cancel` acts on the whole environment and takes no services")
                         .entry(&entry.raw)
                         .hint("remove the service lists, or use `skip` to leave a service out of deployments"));
+                }
+            }
+            Command::PreviewDelete => {
+                if let Some(entry) = self.entries.first() {
+                    return Err(InputError::new(
+                        entry.kind.input(),
+                        "`preview-delete` deletes the whole preview environment and takes no services",
+                    )
+                    .entry(&entry.raw)
+                    .hint("remove the service lists from the step that deletes the preview"));
                 }
             }
             _ => {}
@@ -341,6 +385,37 @@ impl Config {
                 format!("does not apply to `{}`", self.command.name()),
             )
             .hint("job-event is for `command: deploy-job` or `redeploy-job`"));
+        }
+        // Inputs that belong to the preview commands. `apply-deployment-rule` has a literal default
+        // (GitHub sets it on every step), so only `true` is out of place elsewhere.
+        let is_preview = matches!(self.command, Command::Preview | Command::PreviewDelete);
+        let misplaced = [
+            (
+                "preview-name",
+                raw.get("preview-name").is_some() && !is_preview,
+            ),
+            (
+                "cluster-id",
+                self.cluster_id.is_some() && self.command != Command::Preview,
+            ),
+            (
+                "apply-deployment-rule",
+                self.apply_deployment_rule && self.command != Command::Preview,
+            ),
+        ];
+        if let Some((input, _)) = misplaced.iter().find(|(_, wrong)| *wrong) {
+            let applies = if *input == "preview-name" {
+                "`command: preview` or `preview-delete`"
+            } else {
+                "`command: preview` (it shapes a new preview environment)"
+            };
+            return Err(InputError::new(
+                *input,
+                format!("does not apply to `{}`", self.command.name()),
+            )
+            .hint(format!(
+                "{input} is for {applies}; remove it from this step"
+            )));
         }
         if self.terraform_action.is_some()
             && !self
@@ -393,6 +468,85 @@ mod tests {
             Some("zzz")
         );
         assert_eq!(format!("{:?}", c.token), "Secret(***)");
+    }
+
+    #[test]
+    fn preview_inputs_apply_to_the_preview_commands_only() {
+        let base = RawInputs::default()
+            .with("api-token", "t")
+            .with("environment-id", ENV);
+        let preview = base.clone().with("command", "preview");
+        let gitlab = invocation(&[("CI_MERGE_REQUEST_IID", "12")], &[]);
+        let c = Config::parse(&preview.clone().with("applications", "api"), &gitlab).unwrap();
+        assert_eq!(c.preview.as_ref().map(|p| p.name.as_str()), Some("mr-12"));
+        assert_eq!((c.cluster_id, c.apply_deployment_rule), (None, false));
+        let c = Config::parse(
+            &preview
+                .clone()
+                .with("applications", "api")
+                .with("preview-name", "Review-7")
+                .with("cluster-id", "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f")
+                .with("apply-deployment-rule", "true"),
+            &gitlab,
+        )
+        .unwrap();
+        assert_eq!(c.preview.unwrap().name, "Review-7");
+        assert!(c.cluster_id.is_some() && c.apply_deployment_rule);
+        let delete = base.clone().with("command", "preview-delete");
+        assert!(Config::parse(&delete, &gitlab).is_ok());
+        // GitHub sets every declared input to its default: `false` is fine anywhere.
+        let deploy = base.clone().with("applications", "api");
+        assert!(
+            Config::parse(
+                &deploy.clone().with("apply-deployment-rule", "false"),
+                &gitlab
+            )
+            .is_ok()
+        );
+        // Not for deploy, and the other way round; each error names its input.
+        let cases = [
+            (deploy.clone().with("preview-name", "pr-1"), "preview-name"),
+            (
+                deploy
+                    .clone()
+                    .with("cluster-id", "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"),
+                "cluster-id",
+            ),
+            (
+                deploy.clone().with("apply-deployment-rule", "true"),
+                "apply-deployment-rule",
+            ),
+            (
+                delete
+                    .clone()
+                    .with("cluster-id", "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f"),
+                "cluster-id",
+            ),
+            (delete.clone().with("applications", "api"), "applications"),
+            (preview.clone(), "applications"),
+            (
+                preview
+                    .clone()
+                    .with("applications", "api")
+                    .with("cluster-id", "eu-west"),
+                "cluster-id",
+            ),
+            (
+                preview
+                    .clone()
+                    .with("applications", "api")
+                    .with("apply-deployment-rule", "yes please"),
+                "apply-deployment-rule",
+            ),
+        ];
+        for (raw, input) in cases {
+            let err = Config::parse(&raw, &gitlab).unwrap_err();
+            assert_eq!(err.input, input, "{err}");
+        }
+        // No pull or merge request and no name: bad input naming `preview-name`.
+        let err = Config::parse(&delete, &Invocation::default()).unwrap_err();
+        assert_eq!(err.input, "preview-name");
+        assert!(err.hint.is_some());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod config;
 mod env;
 mod error;
 mod flags;
+mod preview;
 mod table;
 mod values;
 
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 
 pub use config::{Command, Config, Entry, JobEvent, Reference, Secret, TerraformAction};
 pub use error::InputError;
+pub use preview::{NameSource, PreviewName};
 pub use table::{INPUTS, InputDef, help};
 pub use values::{parse_bool, parse_duration, parse_entries};
 

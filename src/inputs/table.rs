@@ -23,14 +23,18 @@ pub const INPUTS: &[InputDef] = &[
     input(
         "command",
         Some("deploy"),
-        "deploy, deploy-job, redeploy-job, cancel, skip or unskip",
+        "deploy, deploy-job, redeploy-job, cancel, skip, unskip, preview or preview-delete",
     ),
     input(
         "api-token",
         None,
         "Qovery API token (default: $QOVERY_API_TOKEN)",
     ),
-    input("environment-id", None, "environment UUID (required)"),
+    input(
+        "environment-id",
+        None,
+        "environment UUID (required; the blueprint for preview and preview-delete)",
+    ),
     input(
         "applications",
         None,
@@ -65,6 +69,21 @@ pub const INPUTS: &[InputDef] = &[
         "job-event",
         None,
         "forceEvent for deploy-job/redeploy-job: START, STOP, DELETE or CRON",
+    ),
+    input(
+        "preview-name",
+        None,
+        "preview environment name (default: pr-<number> on a GitHub pull request, mr-<iid> on a GitLab merge request)",
+    ),
+    input(
+        "cluster-id",
+        None,
+        "cluster UUID for a new preview environment (default: the blueprint's)",
+    ),
+    input(
+        "apply-deployment-rule",
+        Some("false"),
+        "apply the project's deployment rules to a new preview environment",
     ),
     input("wait", Some("true"), "wait for the deployment to finish"),
     input(

@@ -86,12 +86,20 @@ fn readme_action_yml_and_code_agree_on_inputs() {
 
 #[test]
 fn readme_action_yml_and_code_agree_on_outputs() {
-    let code: Vec<&str> =
-        qovery_deploy::report::Report::new(qovery_deploy::inputs::Command::Deploy)
+    use qovery_deploy::inputs::Command;
+    use qovery_deploy::report::{OUTPUTS, Report};
+    let written = |command| -> Vec<&str> {
+        Report::new(command)
             .outputs()
             .into_iter()
             .map(|(n, _)| n)
-            .collect();
+            .collect()
+    };
+    // Every command writes a prefix of the contract's list, `preview` all of it.
+    let deploy = written(Command::Deploy);
+    assert_eq!(deploy, OUTPUTS[..deploy.len()]);
+    let code = written(Command::Preview);
+    assert_eq!(code, OUTPUTS);
     let action = action();
     let action_outputs: Vec<&str> = action["outputs"]
         .as_mapping()

@@ -9,6 +9,7 @@ mod http;
 mod image;
 mod inputs;
 mod jobs;
+mod preview;
 mod secrets;
 mod spec;
 mod stages;

@@ -92,7 +92,34 @@ impl Spec {
         errors
     }
 
+    /// The properties a schema declares, its `allOf` branches included.
+    fn declared<'a>(&'a self, schema: &'a Value, names: &mut Vec<&'a str>) {
+        let schema = self.resolve(schema);
+        names.extend(
+            schema["properties"]
+                .as_object()
+                .into_iter()
+                .flat_map(|p| p.keys().map(String::as_str)),
+        );
+        for branch in schema["allOf"].as_array().into_iter().flatten() {
+            self.declared(branch, names);
+        }
+    }
+
     fn check(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+        self.check_open(schema, value, at, errors, false);
+    }
+
+    /// `open`: fields the schema does not declare are another `allOf` branch's business (the
+    /// composed schema checks them against the union of its branches).
+    fn check_open(
+        &self,
+        schema: &Value,
+        value: &Value,
+        at: &str,
+        errors: &mut Vec<String>,
+        open: bool,
+    ) {
         let schema = self.resolve(schema);
         if value.is_null() {
             if schema.get("nullable") != Some(&Value::Bool(true)) {
@@ -100,8 +127,17 @@ impl Spec {
             }
             return;
         }
-        for branch in schema["allOf"].as_array().into_iter().flatten() {
-            self.check(branch, value, at, errors);
+        if let Some(branches) = schema["allOf"].as_array() {
+            for branch in branches {
+                self.check_open(branch, value, at, errors, true);
+            }
+            if let (Value::Object(fields), false) = (value, open) {
+                let mut names = Vec::new();
+                self.declared(schema, &mut names);
+                for name in fields.keys().filter(|n| !names.contains(&n.as_str())) {
+                    errors.push(format!("{at}.{name}: not declared in the spec"));
+                }
+            }
         }
         if let Some(branches) = schema["oneOf"].as_array().or(schema["anyOf"].as_array()) {
             if !branches
@@ -132,7 +168,8 @@ impl Spec {
                         Some(property) => {
                             self.check(property, field, &format!("{at}.{name}"), errors)
                         }
-                        None if schema["additionalProperties"].is_object() => {}
+                        None if schema["additionalProperties"].is_object() || open => {}
+                        None if schema["allOf"].is_array() => {}
                         None => errors.push(format!("{at}.{name}: not declared in the spec")),
                     }
                 }
@@ -214,6 +251,76 @@ impl Spec {
         }
         errors
     }
+}
+
+impl Spec {
+    /// Violations of an answer: the operation must declare `status`, and a JSON body must validate
+    /// against the schema it declares for it (an empty body must have none declared).
+    pub fn response_violations(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        body: &[u8],
+    ) -> Vec<String> {
+        let Some(operation) = self.operation(method, path) else {
+            return vec![format!("{method} {path}: no such operation in the spec")];
+        };
+        let response = &operation["responses"][status.to_string()];
+        if response.is_null() {
+            return vec![format!(
+                "{method} {path}: the spec declares no {status} answer"
+            )];
+        }
+        let schema = &self.resolve(response)["content"]["application/json"]["schema"];
+        match (schema.is_null(), body.is_empty()) {
+            (true, true) => Vec::new(),
+            (true, false) => vec![format!(
+                "{method} {path} {status}: a body the spec does not declare"
+            )],
+            (false, true) => vec![format!(
+                "{method} {path} {status}: no body, the spec declares one"
+            )],
+            (false, false) => match serde_json::from_slice::<Value>(body) {
+                Ok(value) => self
+                    .violations(schema, &value)
+                    .into_iter()
+                    .map(|v| format!("{method} {path} {status} {v}"))
+                    .collect(),
+                Err(e) => vec![format!("{method} {path} {status}: not JSON: {e}")],
+            },
+        }
+    }
+}
+
+/// Every request the bundled mock recorded conforms to the spec (as [`assert_conforms`] for
+/// wiremock).
+pub fn assert_mock_conforms(server: &qovery_mock::MockServer) {
+    let mut errors = Vec::new();
+    for request in server.requests() {
+        let query: Vec<(String, String)> = request
+            .query
+            .as_deref()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty())
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (key.to_string(), value.to_string())
+            })
+            .collect();
+        let body = request
+            .body
+            .as_ref()
+            .map(|b| serde_json::to_vec(b).unwrap())
+            .unwrap_or_default();
+        errors.extend(spec().request_violations(&request.method, &request.path, &query, &body));
+    }
+    assert!(
+        errors.is_empty(),
+        "requests that break the spec:\n{}",
+        errors.join("\n")
+    );
 }
 
 /// Every request the server received conforms to the spec.
@@ -307,5 +414,26 @@ fn the_validator_catches_what_it_must() {
             &[]
         )
         .is_empty()
+    ); // allOf: a field of any branch is declared; one of none is not.
+    let environment = spec.schema("Environment");
+    let good = serde_json::json!({"id": "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10", "created_at": "2026-01-01T00:00:00Z",
+        "name": "pr-1", "mode": "PREVIEW", "cluster_id": "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10",
+        "cloud_provider": {}, "project": {"id": "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10"},
+        "organization": {"id": "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10"}});
+    assert_eq!(spec.violations(environment, &good), Vec::<String>::new());
+    let mut bad = good.clone();
+    bad["blueprint"] = Value::Bool(true);
+    bad["mode"] = Value::String("REVIEW".into());
+    let errors = spec.violations(environment, &bad);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("$.blueprint: not declared")),
+        "{errors:?}"
     );
+    assert!(
+        errors.iter().any(|e| e.contains("is not one of")),
+        "{errors:?}"
+    );
+    assert!(!errors.iter().any(|e| e.contains("$.name")), "{errors:?}");
 }
