@@ -375,6 +375,10 @@ pub fn waiting_line(holder: Option<&str>, env_state: &State) -> String {
         Some(other) if !env_state.is_terminal() => {
             format!("queued: the environment is busy with deployment request {other} ({env_state})")
         }
+        // A never deployed (a new preview) or idle environment: nothing to mistake for ours.
+        _ if env_state.as_str().eq_ignore_ascii_case("READY") => {
+            format!("queued: waiting for Qovery to start it (the environment is idle, {env_state})")
+        }
         // The environment still shows a finished deployment: ours has not been picked up yet.
         _ => format!(
             "queued: waiting for Qovery to start it (the environment still shows the previous deployment, {env_state})"

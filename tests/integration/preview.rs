@@ -110,6 +110,11 @@ async fn create_then_deploy() {
         out.contains("waiting for the new environment's services: 0 of 2"),
         "{out}"
     );
+    // A new environment was never deployed: no previous deployment to speak of.
+    assert!(
+        out.contains("queued: waiting for Qovery to start it (the environment is idle, READY)"),
+        "{out}"
+    );
     assert!(
         requests(
             &server,
@@ -718,6 +723,164 @@ async fn the_mock_answers_what_the_spec_declares() {
         "answers that break the spec:\n{}",
         errors.join("\n")
     );
+}
+
+/// The steps of `examples/github-preview.yml` that use this action, in a job, run as the GitHub
+/// runner would run them: every input of action.yml set (to the step's value, else its default),
+/// the example's expressions replaced by test values, the event file of a pull request.
+fn github_example_step(
+    server: &MockServer,
+    job: &str,
+    dir: &std::path::Path,
+    expressions: &BTreeMap<&str, String>,
+) -> assert_cmd::Command {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let example: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(format!("{root}/examples/github-preview.yml")).unwrap(),
+    )
+    .unwrap();
+    let action: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(format!("{root}/action.yml")).unwrap())
+            .unwrap();
+    let steps = example["jobs"][job]["steps"].as_sequence().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("qovery-deploy/qovery-deploy@"))
+        })
+        .unwrap_or_else(|| panic!("job {job} runs the action"));
+    let mut cmd = command(&server.url());
+    cmd.current_dir(dir);
+    for (name, input) in action["inputs"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let value = match step["with"].get(name) {
+            Some(value) => {
+                let mut text = match value {
+                    serde_yaml_ng::Value::String(s) => s.clone(),
+                    other => serde_yaml_ng::to_string(other).unwrap().trim().to_string(),
+                };
+                while let Some(start) = text.find("${{") {
+                    let end = text[start..].find("}}").unwrap() + start;
+                    let expression = text[start + 3..end].trim();
+                    let replacement = expressions
+                        .get(expression)
+                        .unwrap_or_else(|| panic!("the test has no value for `{expression}`"));
+                    text.replace_range(start..end + 2, replacement);
+                }
+                text
+            }
+            None => input["default"].as_str().unwrap_or_default().to_string(),
+        };
+        // The runner's spelling: INPUT_ + the name upper-cased, hyphens kept.
+        cmd.env(format!("INPUT_{}", name.to_uppercase()), value);
+    }
+    // What only a local run must change: the mock's address, a quicker poll.
+    cmd.env("INPUT_API-URL", server.url())
+        .env("INPUT_POLL-INTERVAL", "1s")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", dir.join("event.json"))
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
+        .env("GITHUB_SHA", "9999999999999999999999999999999999999999");
+    cmd
+}
+
+#[tokio::test]
+async fn the_github_example_runs_its_pull_request_lifecycle() {
+    let server = mock(Scenario::Happy).await;
+    let dir = temp_dir("preview-github-example");
+    let head = "4b1c0de4b1c0de4b1c0de4b1c0de4b1c0de4b1c0";
+    std::fs::write(
+        dir.join("event.json"),
+        json!({"action": "opened", "number": 21, "pull_request": {"number": 21, "head": {"sha": head}}}).to_string(),
+    )
+    .unwrap();
+    let expressions: BTreeMap<&str, String> = [
+        (
+            "secrets.QOVERY_API_TOKEN",
+            crate::support::TOKEN.to_string(),
+        ),
+        (
+            "vars.QOVERY_BLUEPRINT_ENVIRONMENT_ID",
+            ids::ENVIRONMENT.to_string(),
+        ),
+        ("github.event.pull_request.head.sha", head.to_string()),
+    ]
+    .into_iter()
+    .collect();
+
+    let output = github_example_step(&server, "preview", &dir, &expressions)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let preview = named(&server, "pr-21").expect("named after the pull request");
+    let outputs = github_outputs(&dir.join("output"));
+    assert_eq!(outputs["created"], "true");
+    assert_eq!(
+        outputs["url"],
+        format!("https://api-{}.qovery-mock.example", preview.id)
+    );
+    // The pull request's own commit, not the merge commit GITHUB_SHA names.
+    let deploy = &requests(
+        &server,
+        "POST",
+        &format!("/environment/{}/service/deploy", preview.id),
+    )[0];
+    assert_eq!(
+        deploy.body.as_ref().unwrap()["applications"][0]["git_commit_id"],
+        head
+    );
+    assert_eq!(
+        deploy.body.as_ref().unwrap()["containers"][0]["image_tag"],
+        head
+    );
+    let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "**Preview environment:** `pr-21` (created by this run) · [api](https://api-{}.qovery-mock.example)",
+            preview.id
+        )),
+        "{summary}"
+    );
+    // The comment steps read only outputs the action declares.
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/github-preview.yml"
+    ))
+    .unwrap();
+    for (at, _) in example.match_indices("outputs.") {
+        let name: String = example[at + "outputs.".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        assert!(
+            qovery_deploy::report::OUTPUTS.contains(&name.as_str()),
+            "outputs.{name}"
+        );
+    }
+
+    // Closed: the delete job's step, every other input at its action.yml default.
+    std::fs::write(
+        dir.join("event.json"),
+        json!({"action": "closed", "number": 21, "pull_request": {"number": 21}}).to_string(),
+    )
+    .unwrap();
+    std::fs::remove_file(dir.join("output")).unwrap();
+    let output = github_example_step(&server, "delete", &dir, &expressions)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let outputs = github_outputs(&dir.join("output"));
+    assert_eq!(
+        (outputs["result"].as_str(), outputs["state"].as_str()),
+        ("success", "DELETED")
+    );
+    assert_eq!(outputs["environment-id"], preview.id);
+    assert!(named(&server, "pr-21").is_none());
+    assert_mock_conforms(&server);
 }
 
 /// A wiremock Qovery for the cases the stateful mock does not play: the blueprint, its services
