@@ -265,6 +265,29 @@ fn gitlab_example_component_and_readme_run_the_tool_so_that_a_cancel_reaches_it(
     let job = jobs.values().next().unwrap();
     assert_gitlab_job("templates/qovery-deploy.yml", job);
 
+    // The review apps (preview, preview-delete): the example's two jobs and the component's.
+    let review: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("examples/gitlab-review-apps.yml")).unwrap();
+    for job in ["review", "stop_review"] {
+        assert_gitlab_job(
+            &format!("examples/gitlab-review-apps.yml {job}"),
+            &review[job],
+        );
+    }
+    let component = read("templates/qovery-preview.yml");
+    let documents: Vec<serde_yaml_ng::Value> = serde_yaml_ng::Deserializer::from_str(&component)
+        .map(|doc| serde::Deserialize::deserialize(doc).unwrap())
+        .collect();
+    let jobs = documents[1].as_mapping().unwrap();
+    assert_eq!(
+        jobs.len(),
+        2,
+        "templates/qovery-preview.yml: the job and its stop job"
+    );
+    for job in jobs.values() {
+        assert_gitlab_job("templates/qovery-preview.yml", job);
+    }
+
     let readme = read("README.md");
     let section = readme
         .split("\n## GitLab CI\n")
