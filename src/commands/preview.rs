@@ -139,7 +139,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         }
 
         let mut pacer = Pacer::new(Watch::new(client, &id, config, deadline), shutdown);
-        let services = match ready(&mut pacer, &entries, origin, &environment, ci).await {
+        let services = match ready(&mut pacer, &entries, origin, &name.name, ci).await {
             Ok(services) => services?,
             Err(halt) => return stopped_before_deploy(halt, config, report, ci),
         };
@@ -261,7 +261,8 @@ fn check_reusable(
     what: &str,
 ) -> Result<(), Error> {
     let id = &environment.id;
-    let called = environment.name.as_deref().unwrap_or(&name.name);
+    // The name asked for: the API's matches it but for case, and is outside text.
+    let called = &name.name;
     if id.eq_ignore_ascii_case(blueprint_id) {
         return Err(Error::Input(
             InputError::new(
@@ -274,7 +275,16 @@ fn check_reusable(
         ));
     }
     if !environment.is_preview() {
-        let mode = environment.mode.as_deref().unwrap_or("unknown");
+        // Outside text: printed only when it looks like an `EnvironmentModeEnum` value.
+        let mode = environment
+            .mode
+            .as_deref()
+            .filter(|m| {
+                !m.is_empty()
+                    && m.len() <= 32
+                    && m.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+            })
+            .unwrap_or("unknown");
         return Err(Error::Input(
             InputError::new(
                 "preview-name",
@@ -322,10 +332,7 @@ fn checked_id(environment: &Environment, path: &str) -> Result<String, Error> {
         .map_err(|_| {
             Error::Api(ApiError::Decode {
                 call: get(path.to_string()),
-                message: format!(
-                    "environment `{}` has no valid id",
-                    environment.name.as_deref().unwrap_or("?")
-                ),
+                message: "the environment found has no valid id (not a UUID)".to_string(),
             })
         })
 }
@@ -411,11 +418,22 @@ fn error_reason(error: &ApiError) -> String {
 fn note_environment(report: &mut Report, environment: &Environment, id: &str, origin: Origin) {
     if let Some(preview) = &mut report.preview {
         preview.environment_id = Some(id.to_string());
-        if let Some(name) = &environment.name {
-            preview.environment_name = name.clone();
-        }
+        preview.environment_name = own_name(environment, &preview.environment_name);
         preview.created = Some(origin == Origin::Cloned);
     }
+}
+
+/// The environment's name as Qovery spells it (`PR-3` for a `pr-3` asked for), trimmed, when it
+/// is the name asked for but for case: then it is made of the same, checked, characters. Anything
+/// else from the API is outside text, and the name asked for is kept.
+fn own_name(environment: &Environment, asked: &str) -> String {
+    environment
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|own| environment.is_named(asked) && !own.chars().any(char::is_control))
+        .unwrap_or(asked)
+        .to_string()
 }
 
 /// Whether an environment status says it is on its way out.
@@ -442,7 +460,7 @@ async fn ready(
     pacer: &mut Pacer<'_>,
     entries: &[Entry],
     origin: Origin,
-    environment: &Environment,
+    name: &str,
     ci: &Ci,
 ) -> Result<Result<Vec<ServiceInfo>, Error>, Halt> {
     let id = pacer.watch.environment_id;
@@ -455,7 +473,6 @@ async fn ready(
             return Ok(Ok(services));
         }
         if origin == Origin::Existing {
-            let called = environment.name.as_deref().unwrap_or("?");
             return Ok(Err(Error::Input(
                 InputError::new(
                     entries
@@ -463,7 +480,7 @@ async fn ready(
                         .map(|e| e.kind.input())
                         .unwrap_or("applications"),
                     format!(
-                        "not in preview environment `{called}` ({id}): {}",
+                        "not in preview environment `{name}` ({id}): {}",
                         absent.join(", ")
                     ),
                 )
@@ -612,9 +629,7 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
     let id = checked_id(&environment, "/project/{projectId}/environment")?;
     if let Some(preview) = &mut report.preview {
         preview.environment_id = Some(id.clone());
-        if let Some(own) = &environment.name {
-            preview.environment_name = own.clone();
-        }
+        preview.environment_name = own_name(&environment, &name.name);
     }
     report.console_url = Console::new(config, &environment).map(|c| c.environment().to_string());
     if let Some(signal) = shutdown.received() {
@@ -807,6 +822,10 @@ mod tests {
                 serde_json::json!({"id": "e1", "name": "pr-1"}),
                 "unknown environment",
             ),
+            (
+                serde_json::json!({"id": "e1", "name": "pr-1", "mode": "STAGING\n::error::forged"}),
+                "unknown environment",
+            ),
         ] {
             let Err(Error::Input(error)) = check_reusable(
                 &environment(json.clone()),
@@ -818,6 +837,7 @@ mod tests {
             };
             assert_eq!(error.input, "preview-name");
             assert!(error.problem.contains(why), "{}", error.problem);
+            assert!(!error.problem.contains("::error"), "{}", error.problem);
             assert!(
                 error.problem.contains("refusing to delete"),
                 "{}",
@@ -827,6 +847,15 @@ mod tests {
         let staging = environment(serde_json::json!({"id": blueprint, "name": "Staging"}));
         assert!(refuse_blueprint_name(&name("staging"), &staging, blueprint).is_err());
         assert!(refuse_blueprint_name(&name("staging-2"), &staging, blueprint).is_ok());
+    }
+
+    #[test]
+    fn the_name_qovery_spells_is_kept_only_when_it_is_ours_but_for_case() {
+        let env = |name: &str| environment(serde_json::json!({"id": "e", "name": name}));
+        assert_eq!(own_name(&env(" PR-3 "), "pr-3"), "PR-3");
+        assert_eq!(own_name(&env("pr-3\n::error::x"), "pr-3"), "pr-3");
+        assert_eq!(own_name(&env("other"), "pr-3"), "pr-3");
+        assert_eq!(own_name(&Environment::default(), "pr-3"), "pr-3");
     }
 
     #[test]

@@ -391,7 +391,7 @@ async fn a_non_preview_environment_is_neither_deleted_nor_deployed_to() {
         let (output, _) = run(&server, command_name, Some("DEV-copy"), "refuse-mode").go();
         assert_exit(&output, 2);
         let err = stderr(&output);
-        assert!(err.contains(&format!("`dev-copy` ({})", dev.id)), "{err}");
+        assert!(err.contains(&format!("`DEV-copy` ({})", dev.id)), "{err}");
         assert!(
             err.contains("DEVELOPMENT environment, not a PREVIEW one"),
             "{err}"
@@ -1015,7 +1015,7 @@ mod odd_answers {
         let err = stderr(&output);
         assert!(
             err.contains(&format!(
-                "not in preview environment `PR-7` ({PREVIEW}): api"
+                "not in preview environment `pr-7` ({PREVIEW}): api"
             )),
             "{err}"
         );
