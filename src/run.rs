@@ -35,8 +35,8 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
     }
     let raw = match inputs::read(&invocation) {
         Ok(Request::Run(raw)) => raw,
-        Ok(Request::Help) => {
-            print!("{}", inputs::help());
+        Ok(Request::Help(command)) => {
+            print!("{}", inputs::help(command));
             return code::SUCCESS;
         }
         Ok(Request::Version) => {
@@ -46,13 +46,17 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
         Err(error) => return fail(&ci, Error::Input(error), None),
     };
     for name in &raw.unknown {
+        let guess = inputs::suggest(&name[6..], inputs::INPUTS.iter().map(|def| def.name))
+            .map(|input| format!("did you mean `{input}`? "))
+            .unwrap_or_default();
         ci.warning(&format!(
-            "ignoring {name}: no input has this name (run with --help for the list)"
+            "ignoring {name}: no input has this name ({guess}run with --help for the list)"
         ));
     }
     let config = match Config::parse(&raw, &invocation) {
         Ok(config) => config,
         Err(error) => {
+            let error = raw.attribute(error);
             return fail(
                 &ci,
                 Error::Input(error),

@@ -50,7 +50,8 @@ pub enum Command {
 }
 
 impl Command {
-    const NAMES: [(&'static str, Command); 8] = [
+    /// Every command and its name (the `command` input, or the first argument).
+    pub const NAMES: [(&'static str, Command); 8] = [
         ("deploy", Command::Deploy),
         ("deploy-job", Command::DeployJob),
         ("redeploy-job", Command::RedeployJob),
@@ -75,8 +76,12 @@ impl Command {
             .find(|(n, _)| n.eq_ignore_ascii_case(value))
             .map(|(_, c)| *c)
             .ok_or_else(|| {
+                let names = Command::NAMES.map(|(name, _)| name);
+                let guess = super::table::suggest(value, names)
+                    .map(|name| format!("did you mean `{name}`? "))
+                    .unwrap_or_default();
                 InputError::new("command", format!("unknown command `{value}`"))
-                    .hint("use one of: deploy, deploy-job, redeploy-job, cancel, skip, unskip, preview, preview-delete")
+                    .hint(format!("{guess}use one of: {}", names.join(", ")))
             })
     }
 }

@@ -1,14 +1,21 @@
-//! The error every input check returns: it names the input (and the entry) it is about.
+//! The error every input check returns: it names the input (and the entry) it is about, or the
+//! flag, for a command line that cannot be read.
 
 use std::fmt;
 
 /// A bad input: which input, which entry, what was wrong and what to do.
+///
+/// `input` is an input's name (`timeout`), or a flag as typed (`--tmeout`, `-x`) for an error in
+/// the command line itself; `Display` then says `flag` instead of `input`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct InputError {
     pub input: String,
     pub entry: Option<String>,
     pub problem: String,
     pub hint: Option<String>,
+    /// How the bad value was given when a flag gave it (`--timeout`, `the first argument`), so the
+    /// message names what the user typed.
+    pub given_as: Option<String>,
 }
 
 impl InputError {
@@ -18,6 +25,7 @@ impl InputError {
             entry: None,
             problem: problem.into(),
             hint: None,
+            given_as: None,
         }
     }
 
@@ -30,11 +38,21 @@ impl InputError {
         self.hint = Some(hint.into());
         self
     }
+
+    /// Whether this is about the command line's syntax (an unknown flag, a missing value, …)
+    /// rather than an input's value.
+    pub fn is_flag(&self) -> bool {
+        self.input.starts_with('-')
+    }
 }
 
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "input `{}`", self.input)?;
+        let what = if self.is_flag() { "flag" } else { "input" };
+        write!(f, "{what} `{}`", self.input)?;
+        if let Some(given_as) = &self.given_as {
+            write!(f, " (given as {given_as})")?;
+        }
         if let Some(entry) = &self.entry {
             write!(f, ", entry `{entry}`")?;
         }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 pub use config::{Command, Config, Entry, JobEvent, Reference, Secret, TerraformAction};
 pub use error::InputError;
 pub use preview::{NameSource, PreviewName};
-pub use table::{INPUTS, InputDef, help};
+pub use table::{COMMANDS, CommandDef, INPUTS, InputDef, help, suggest};
 pub use values::{parse_bool, parse_duration, parse_entries};
 
 /// What the process was started with: its environment and its arguments. Kept as plain data so that
@@ -52,10 +52,11 @@ impl Invocation {
 }
 
 /// What the arguments asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Request {
     Run(RawInputs),
-    Help,
+    /// The help text: general, or of one command (`help deploy-job`, `cancel --help`).
+    Help(Option<&'static CommandDef>),
     Version,
 }
 
@@ -65,6 +66,9 @@ pub struct RawInputs {
     values: BTreeMap<&'static str, String>,
     /// Variables that look like inputs but are none; worth a warning (a typo silently ignored is a bug).
     pub unknown: Vec<String>,
+    /// How the inputs set on the command line were given (`` `--timeout` ``, `the command
+    /// argument`), so that an error about their value names what the user typed.
+    given_as: BTreeMap<&'static str, String>,
 }
 
 impl RawInputs {
@@ -78,6 +82,14 @@ impl RawInputs {
 
     fn unset(&mut self, name: &str) {
         self.values.remove(name);
+    }
+
+    /// `error`, saying how its input was given when a flag gave it.
+    pub fn attribute(&self, mut error: InputError) -> InputError {
+        if error.given_as.is_none() && !error.is_flag() {
+            error.given_as = self.given_as.get(error.input.as_str()).cloned();
+        }
+        error
     }
 
     #[cfg(test)]
@@ -214,15 +226,164 @@ pub(crate) mod tests {
         assert_eq!(r.get("timeout"), Some("5m"));
         assert_eq!(r.get("wait"), Some("false"));
         assert_eq!(r.get("command"), Some("cancel"));
-        assert_eq!(read(&invocation(&[], &["--help"])).unwrap(), Request::Help);
-        assert_eq!(read(&invocation(&[], &["-V"])).unwrap(), Request::Version);
+        assert!(matches!(
+            read(&invocation(&[], &["--help"])).unwrap(),
+            Request::Help(None)
+        ));
+        assert!(matches!(
+            read(&invocation(&[], &["-V"])).unwrap(),
+            Request::Version
+        ));
         assert_eq!(
             read(&invocation(&[], &["--nope", "x"])).unwrap_err().input,
             "--nope"
         );
         assert_eq!(
             read(&invocation(&[], &["--timeout"])).unwrap_err().input,
-            "timeout"
+            "--timeout"
         );
+    }
+
+    fn args(args: &[&str]) -> Result<RawInputs, InputError> {
+        match read(&invocation(&[], args))? {
+            Request::Run(raw) => Ok(raw),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    fn help_topic(args: &[&str]) -> Option<&'static str> {
+        match read(&invocation(&[], args)).unwrap() {
+            Request::Help(def) => def.map(|d| d.name),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_boolean_flag_alone_is_true_and_takes_only_a_boolean_word() {
+        let r = args(&["--wait", "--poll-interval", "1s"]).unwrap();
+        assert_eq!(
+            (r.get("wait"), r.get("poll-interval")),
+            (Some("true"), Some("1s"))
+        );
+        let r = args(&["--wait", "false", "cancel"]).unwrap();
+        assert_eq!(
+            (r.get("wait"), r.get("command")),
+            (Some("false"), Some("cancel"))
+        );
+        let r = args(&["--force-cancel", "cancel", "--cancel-on-timeout=no"]).unwrap();
+        assert_eq!(r.get("force-cancel"), Some("true"));
+        assert_eq!(r.get("command"), Some("cancel"));
+        assert_eq!(r.get("cancel-on-timeout"), Some("no"));
+        // Trailing: nothing follows.
+        assert_eq!(args(&["--wait"]).unwrap().get("wait"), Some("true"));
+    }
+
+    #[test]
+    fn a_value_flag_never_swallows_the_next_flag() {
+        let err = args(&["--jobs", "--wait"]).unwrap_err();
+        assert_eq!(err.input, "--jobs");
+        assert!(
+            err.to_string().starts_with("flag `--jobs`: needs a value"),
+            "{err}"
+        );
+        // `=` passes anything, and an empty value unsets.
+        let r = invocation(&[("INPUT_TIMEOUT", "10m")], &["--timeout=", "--jobs=-x"]);
+        let Request::Run(r) = read(&r).unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.get("timeout"), r.get("jobs")), (None, Some("-x")));
+    }
+
+    #[test]
+    fn the_command_is_given_once() {
+        let err = args(&["deploy-job", "--command", "cancel"]).unwrap_err();
+        assert_eq!(err.input, "--command");
+        assert!(
+            err.problem.contains("`deploy-job`") && err.problem.contains("`cancel`"),
+            "{err}"
+        );
+        let err = args(&["--command", "deploy", "--command", "cancel"]).unwrap_err();
+        assert_eq!(err.input, "--command");
+        let err = args(&["deploy-job", "cancel"]).unwrap_err();
+        assert_eq!(err.input, "command");
+        assert!(
+            err.problem.contains("unexpected argument `cancel`"),
+            "{err}"
+        );
+        // The same command both ways (in any case) is fine.
+        assert_eq!(
+            args(&["cancel", "--command", "CANCEL"])
+                .unwrap()
+                .get("command"),
+            Some("CANCEL")
+        );
+    }
+
+    #[test]
+    fn a_flag_given_twice_must_agree() {
+        let err = args(&["--timeout", "5m", "--timeout=10m"]).unwrap_err();
+        assert_eq!(err.input, "--timeout");
+        assert!(err.problem.contains("`5m` and `10m`"), "{err}");
+        assert!(args(&["--timeout", "5m", "--timeout=5m"]).is_ok());
+        assert!(args(&["--wait", "--wait=yes"]).is_ok());
+        let err = args(&["--api-token", "secret-a", "--api-token", "secret-b"]).unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn unknown_flags_suggest_the_closest() {
+        for (typo, flag) in [
+            ("--aplications", "--applications"),
+            ("--poll", "--poll-interval"),
+            ("--api_token", "--api-token"),
+            ("--hepl", "--help"),
+        ] {
+            let err = args(&[typo, "x"]).unwrap_err();
+            assert_eq!(err.input, typo);
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("flag `{typo}`: unknown flag")),
+                "{err}"
+            );
+            assert!(
+                err.hint
+                    .as_deref()
+                    .unwrap()
+                    .contains(&format!("did you mean `{flag}`?")),
+                "{err}"
+            );
+        }
+        let err = args(&["--frobnicate"]).unwrap_err();
+        assert!(!err.hint.unwrap().contains("did you mean"));
+        assert_eq!(args(&["-x"]).unwrap_err().input, "-x");
+    }
+
+    #[test]
+    fn help_is_a_flag_and_a_command_with_an_optional_topic() {
+        assert_eq!(help_topic(&["help"]), None);
+        assert_eq!(help_topic(&["-h"]), None);
+        assert_eq!(help_topic(&["help", "deploy-job"]), Some("deploy-job"));
+        assert_eq!(help_topic(&["cancel", "--help"]), Some("cancel"));
+        assert_eq!(help_topic(&["--command", "skip", "help"]), Some("skip"));
+        // An unknown command given before --help is not an error: the general help is shown.
+        assert_eq!(help_topic(&["nope", "--help"]), None);
+        let err = read(&invocation(&[], &["help", "deplyo"])).unwrap_err();
+        assert!(err.hint.unwrap().contains("did you mean `deploy`?"));
+    }
+
+    #[test]
+    fn errors_about_a_flags_value_name_the_flag() {
+        let raw = args(&["--timeout", "soon"]).unwrap();
+        let err = raw.attribute(InputError::new("timeout", "`soon` is not a duration"));
+        assert!(
+            err.to_string()
+                .starts_with("input `timeout` (given as `--timeout`): "),
+            "{err}"
+        );
+        // A variable's value is not a flag's.
+        let raw = read(&invocation(&[("INPUT_TIMEOUT", "soon")], &[])).unwrap();
+        let Request::Run(raw) = raw else { panic!() };
+        let err = raw.attribute(InputError::new("timeout", "x"));
+        assert_eq!(err.given_as, None);
     }
 }

@@ -8,6 +8,9 @@ pub struct InputDef {
     /// The literal default, when there is one (fallbacks to other variables are described instead).
     pub default: Option<&'static str>,
     pub help: &'static str,
+    /// A boolean: as a flag, `--name` alone means `true` (`--name=false` or `--name false` to
+    /// turn it off); any other flag needs a value.
+    pub switch: bool,
 }
 
 const fn input(name: &'static str, default: Option<&'static str>, help: &'static str) -> InputDef {
@@ -15,6 +18,17 @@ const fn input(name: &'static str, default: Option<&'static str>, help: &'static
         name,
         default,
         help,
+        switch: false,
+    }
+}
+
+/// A boolean input (see [`InputDef::switch`]).
+const fn switch(name: &'static str, default: &'static str, help: &'static str) -> InputDef {
+    InputDef {
+        name,
+        default: Some(default),
+        help,
+        switch: true,
     }
 }
 
@@ -80,12 +94,12 @@ pub const INPUTS: &[InputDef] = &[
         None,
         "cluster UUID for a new preview environment (default: the blueprint's)",
     ),
-    input(
+    switch(
         "apply-deployment-rule",
-        Some("false"),
+        "false",
         "apply the project's deployment rules to a new preview environment",
     ),
-    input("wait", Some("true"), "wait for the deployment to finish"),
+    switch("wait", "true", "wait for the deployment to finish"),
     input(
         "timeout",
         Some("30m"),
@@ -96,16 +110,12 @@ pub const INPUTS: &[InputDef] = &[
         Some("5s"),
         "time between status polls (at least 1s)",
     ),
-    input(
+    switch(
         "cancel-on-timeout",
-        Some("true"),
+        "true",
         "cancel our deployment when the timeout passes",
     ),
-    input(
-        "force-cancel",
-        Some("false"),
-        "force_cancel when cancelling",
-    ),
+    switch("force-cancel", "false", "force_cancel when cancelling"),
     input(
         "api-url",
         Some("https://api.qovery.com"),
@@ -124,14 +134,189 @@ pub(super) fn canonical(name: &str) -> Option<&'static str> {
     INPUTS.iter().map(|def| def.name).find(|n| *n == wanted)
 }
 
-/// The `--help` text.
-pub fn help() -> String {
-    let mut text = format!(
-        "qovery-deploy {}\nDeploy Qovery services from CI and wait for the result.\n\n\
-         Inputs come from INPUT_<NAME> variables (INPUT_API-TOKEN or INPUT_API_TOKEN) or --<name> flags:\n\n",
-        env!("CARGO_PKG_VERSION")
-    );
-    for def in INPUTS {
+/// The row of `name` in [`INPUTS`], if it is an input's exact (canonical) name.
+pub(super) fn def(name: &str) -> Option<&'static InputDef> {
+    INPUTS.iter().find(|def| def.name == name)
+}
+
+/// One command: its name (the `command` input, or the first argument) and what `help` says of it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandDef {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// The inputs that matter to it besides [`COMMON_INPUTS`], for `help COMMAND`.
+    pub inputs: &'static [&'static str],
+}
+
+/// The inputs every command reads.
+pub const COMMON_INPUTS: &[&str] = &[
+    "api-token",
+    "environment-id",
+    "timeout",
+    "api-url",
+    "console-url",
+];
+
+const LISTS: &[&str] = &[
+    "applications",
+    "containers",
+    "jobs",
+    "helms",
+    "databases",
+    "terraforms",
+];
+
+/// Every command, in the order of the README's table. A test keeps it in step with
+/// [`crate::inputs::Command`].
+pub const COMMANDS: &[CommandDef] = &[
+    CommandDef {
+        name: "deploy",
+        summary: "deploy the listed services in one batched request and wait for the result",
+        inputs: &[
+            "applications",
+            "containers",
+            "jobs",
+            "helms",
+            "databases",
+            "terraforms",
+            "commit-sha",
+            "image-tag",
+            "chart-version",
+            "terraform-action",
+            "wait",
+            "poll-interval",
+            "cancel-on-timeout",
+            "force-cancel",
+        ],
+    },
+    CommandDef {
+        name: "deploy-job",
+        summary: "deploy each listed job at a new version (and event), and wait for its run",
+        inputs: &[
+            "jobs",
+            "commit-sha",
+            "image-tag",
+            "job-event",
+            "wait",
+            "poll-interval",
+            "cancel-on-timeout",
+            "force-cancel",
+        ],
+    },
+    CommandDef {
+        name: "redeploy-job",
+        summary: "run each listed job again at its current version (and event), and wait for its run",
+        inputs: &[
+            "jobs",
+            "job-event",
+            "wait",
+            "poll-interval",
+            "cancel-on-timeout",
+            "force-cancel",
+        ],
+    },
+    CommandDef {
+        name: "cancel",
+        summary: "cancel the deployment running in the environment, whoever started it",
+        inputs: &["wait", "poll-interval", "force-cancel"],
+    },
+    CommandDef {
+        name: "skip",
+        summary: "make environment-level deployments skip the listed services",
+        inputs: LISTS,
+    },
+    CommandDef {
+        name: "unskip",
+        summary: "take the listed services back into environment-level deployments",
+        inputs: LISTS,
+    },
+    CommandDef {
+        name: "preview",
+        summary: "deploy to the pull/merge request's preview environment, cloned from environment-id if new",
+        inputs: &[
+            "applications",
+            "containers",
+            "jobs",
+            "helms",
+            "databases",
+            "terraforms",
+            "commit-sha",
+            "image-tag",
+            "chart-version",
+            "terraform-action",
+            "preview-name",
+            "cluster-id",
+            "apply-deployment-rule",
+            "wait",
+            "poll-interval",
+            "cancel-on-timeout",
+            "force-cancel",
+        ],
+    },
+    CommandDef {
+        name: "preview-delete",
+        summary: "delete the pull/merge request's preview environment",
+        inputs: &["preview-name", "wait", "poll-interval"],
+    },
+];
+
+/// The command named `name` (any case).
+pub fn command_def(name: &str) -> Option<&'static CommandDef> {
+    COMMANDS
+        .iter()
+        .find(|def| def.name.eq_ignore_ascii_case(name))
+}
+
+/// The candidate closest to `word`, when it is close enough to be what was meant: Jaro-Winkler
+/// similarity of at least 0.8 (clap's threshold), compared in lower case with `_` read as `-`.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase().replace('_', "-");
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(&word, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// The `--help` text (`help COMMAND`: the inputs that command reads), from [`INPUTS`] and
+/// [`COMMANDS`].
+pub fn help(command: Option<&CommandDef>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut text = match command {
+        None => {
+            let mut text = format!(
+                "qovery-deploy {version}\nDeploy Qovery services from CI and wait for the result.\n\n\
+                 Usage: qovery-deploy [COMMAND] [--INPUT VALUE]...\n       \
+                 qovery-deploy help [COMMAND]\n\n\
+                 The command is the first argument, or the `command` input (default: deploy):\n"
+            );
+            for def in COMMANDS {
+                text.push_str(&format!("  {:<14} {}\n", def.name, def.summary));
+            }
+            text
+        }
+        Some(def) => format!(
+            "qovery-deploy {version}\nqovery-deploy {}: {}.\n\nUsage: qovery-deploy {} [--INPUT VALUE]...\n",
+            def.name, def.summary, def.name
+        ),
+    };
+    let switches: Vec<String> = INPUTS
+        .iter()
+        .filter(|def| def.switch)
+        .map(|def| format!("--{}", def.name))
+        .collect();
+    text.push_str(&format!(
+        "\nInputs come from INPUT_<NAME> variables (INPUT_API-TOKEN or INPUT_API_TOKEN) or from --<name>\n\
+         flags, which win. `--name value` and `--name=value` both work, an empty value unsets the input,\n\
+         and the booleans alone mean true ({}):\n\n",
+        switches.join(", ")
+    ));
+    let shown = |def: &InputDef| match command {
+        None => true,
+        Some(command) => COMMON_INPUTS.contains(&def.name) || command.inputs.contains(&def.name),
+    };
+    for def in INPUTS.iter().filter(|def| shown(def)) {
         let default = def
             .default
             .map(|d| format!(" [default: {d}]"))
@@ -150,10 +335,55 @@ mod tests {
     use super::*;
 
     #[test]
-    fn help_lists_every_input() {
-        let help = help();
+    fn help_lists_every_input_and_command() {
+        let help = help(None);
         for def in INPUTS {
             assert!(help.contains(&format!("--{}", def.name)));
         }
+        for def in COMMANDS {
+            assert!(help.contains(&format!("\n  {:<14} {}", def.name, def.summary)));
+        }
+        assert!(help.contains("The command is the first argument"), "{help}");
+    }
+
+    #[test]
+    fn command_help_lists_what_the_command_reads() {
+        let help = help(command_def("cancel"));
+        assert!(
+            help.contains("qovery-deploy cancel: cancel the deployment"),
+            "{help}"
+        );
+        for name in ["api-token", "environment-id", "force-cancel", "wait"] {
+            assert!(help.contains(&format!("--{name} ")), "{name}: {help}");
+        }
+        for name in ["applications", "commit-sha", "job-event"] {
+            assert!(!help.contains(&format!("--{name} ")), "{name}: {help}");
+        }
+    }
+
+    #[test]
+    fn commands_name_inputs_and_match_the_command_type() {
+        let names: Vec<&str> = COMMANDS.iter().map(|def| def.name).collect();
+        let parsed: Vec<&str> = crate::inputs::Command::NAMES
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(names, parsed, "COMMANDS vs Command::NAMES");
+        for def in COMMANDS {
+            for input in def.inputs.iter().chain(COMMON_INPUTS) {
+                assert!(self::def(input).is_some(), "{}: {input}", def.name);
+            }
+        }
+    }
+
+    #[test]
+    fn suggestions_catch_typos_and_nothing_else() {
+        let inputs = || INPUTS.iter().map(|def| def.name);
+        assert_eq!(suggest("aplications", inputs()), Some("applications"));
+        assert_eq!(suggest("poll", inputs()), Some("poll-interval"));
+        assert_eq!(suggest("api_token", inputs()), Some("api-token"));
+        assert_eq!(suggest("environment", inputs()), Some("environment-id"));
+        assert_eq!(suggest("verbose", inputs()), None);
+        assert_eq!(suggest("xyz", inputs()), None);
     }
 }

@@ -143,15 +143,113 @@ async fn syntax_errors_send_no_request_at_all() {
 
 #[test]
 fn help_and_version() {
-    let output = command("http://127.0.0.1:9")
-        .arg("--help")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    assert!(stdout(&output).contains("--environment-id"));
+    for args in [&["--help"][..], &["-h"], &["help"]] {
+        let output = command("http://127.0.0.1:9").args(args).output().unwrap();
+        assert_exit(&output, 0);
+        let out = stdout(&output);
+        assert!(out.contains("--environment-id"), "{args:?}: {out}");
+        assert!(
+            out.contains("Usage: qovery-deploy [COMMAND] [--INPUT VALUE]...")
+                && out.contains("The command is the first argument"),
+            "{args:?}: {out}"
+        );
+    }
+    for args in [&["help", "deploy-job"][..], &["deploy-job", "--help"]] {
+        let output = command("http://127.0.0.1:9").args(args).output().unwrap();
+        assert_exit(&output, 0);
+        let out = stdout(&output);
+        assert!(out.contains("Usage: qovery-deploy deploy-job"), "{out}");
+        assert!(
+            out.contains("--job-event") && !out.contains("--terraform-action"),
+            "{out}"
+        );
+    }
     let output = command("http://127.0.0.1:9")
         .arg("--version")
         .output()
         .unwrap();
     assert!(stdout(&output).starts_with("qovery-deploy "));
+}
+
+#[tokio::test]
+async fn a_boolean_flag_does_not_take_the_next_flag() {
+    // Seen with the hand-written parser: "unknown command `1s`".
+    let server = happy().await;
+    let output = command(&server.uri())
+        .env_remove("INPUT_POLL-INTERVAL")
+        .args([
+            "deploy",
+            "--applications",
+            "api",
+            "--wait",
+            "--poll-interval",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    assert_eq!(writes(&server).await, 1);
+}
+
+#[tokio::test]
+async fn every_bad_command_line_exits_2_naming_the_flag_and_sends_nothing() {
+    let cases: &[(&[&str], &str)] = &[
+        // Seen with the hand-written parser: silently ran `cancel`.
+        (&["deploy-job", "--command", "cancel"], "flag `--command`"),
+        (
+            &["--command", "deploy", "--command", "cancel"],
+            "flag `--command`",
+        ),
+        (&["deploy", "cancel"], "unexpected argument `cancel`"),
+        (
+            &["--applications", "api", "web"],
+            "join the values with commas: `--applications api,web`",
+        ),
+        (&["--aplications", "api"], "did you mean `--applications`?"),
+        (&["--applications"], "flag `--applications`: needs a value"),
+        (&["--jobs", "--wait"], "flag `--jobs`: needs a value"),
+        (&["-x"], "flag `-x`: unknown flag"),
+        (
+            &["--timeout", "5m", "--timeout", "6m"],
+            "flag `--timeout`: given twice",
+        ),
+        (&["help", "deplyo"], "did you mean `deploy`?"),
+        (&["deplyo"], "did you mean `deploy`?"),
+        (
+            &["--timeout", "soon"],
+            "input `timeout` (given as `--timeout`)",
+        ),
+        (&["--wait=maybe"], "input `wait` (given as `--wait`)"),
+    ];
+    let server = happy().await;
+    for (args, message) in cases {
+        let output = command(&server.uri())
+            .env("INPUT_APPLICATIONS", "api")
+            .args(*args)
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(err.contains("hint:"), "{args:?}: {err}");
+    }
+    assert!(requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_input_variable_suggests_the_closest() {
+    let server = happy().await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_POLL_INTERVALL", "2s")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let err = stderr(&output);
+    assert!(
+        err.contains(
+            "ignoring INPUT_POLL_INTERVALL: no input has this name (did you mean `poll-interval`?"
+        ),
+        "{err}"
+    );
 }
