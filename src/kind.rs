@@ -47,6 +47,18 @@ impl ServiceKind {
         }
     }
 
+    /// Singular with its indefinite article, for sentences: "an application", "a container", …
+    pub fn with_article(self) -> &'static str {
+        match self {
+            ServiceKind::Application => "an application",
+            ServiceKind::Container => "a container",
+            ServiceKind::Job => "a job",
+            ServiceKind::Helm => "a helm",
+            ServiceKind::Database => "a database",
+            ServiceKind::Terraform => "a terraform",
+        }
+    }
+
     pub fn from_api_type(value: &str) -> Option<ServiceKind> {
         ServiceKind::ALL
             .into_iter()
@@ -73,5 +85,18 @@ mod tests {
             assert_eq!(format!("{kind}s"), kind.input());
         }
         assert_eq!(ServiceKind::from_api_type("ARGOCD_APP"), None);
+    }
+
+    #[test]
+    fn articles_follow_the_sound_of_the_name() {
+        for kind in ServiceKind::ALL {
+            let name = kind.to_string();
+            let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            assert_eq!(kind.with_article(), format!("{article} {name}"));
+        }
     }
 }

@@ -111,7 +111,7 @@ pub fn resolve(
             ([], [other, ..]) => {
                 let actual = other
                     .kind()
-                    .map(|k| format!("a {k}; list it under `{}`", k.input()))
+                    .map(|k| format!("{}; list it under `{}`", k.with_article(), k.input()))
                     .unwrap_or_else(|| {
                         format!(
                             "of type {}, which this tool does not deploy",
@@ -120,7 +120,7 @@ pub fn resolve(
                     });
                 return Err(InputError::new(
                     input,
-                    format!("`{}` is not a {}", other.name, entry.kind),
+                    format!("`{}` is not {}", other.name, entry.kind.with_article()),
                 )
                 .entry(&entry.raw)
                 .hint(format!("`{}` is {actual}", other.name)));

@@ -165,7 +165,7 @@ fn service_id(value: &Value, path: &str, expected: ServiceType) -> ApiResult<usi
     let def = &SERVICES[index];
     if def.service_type != expected {
         return Err(ApiError::bad_request(format!(
-            "{path}: {} is not a {}; list it in `{}`",
+            "{path}: {} is not of type {}; list it in `{}`",
             def.describe(),
             expected.as_str(),
             def.service_type.plural()
@@ -444,7 +444,7 @@ mod tests {
         );
         rejects(
             json!({"containers": [{"id": ids::API}]}),
-            "`api` (APPLICATION) is not a CONTAINER",
+            "`api` (APPLICATION) is not of type CONTAINER",
         );
         rejects(
             json!({"databases": [{"id": ids::POSTGRES}]}),

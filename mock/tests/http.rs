@@ -585,7 +585,7 @@ async fn deploy_bodies_are_validated() {
         (json!({"apps": []}), "unknown field"),
         (
             json!({"containers": [{"id": ids::API, "image_tag": "1"}]}),
-            "is not a CONTAINER",
+            "is not of type CONTAINER",
         ),
         (
             json!({"applications": [{"application_id": ids::API, "git_commit_id": ""}]}),

@@ -116,7 +116,21 @@ async fn bad_input_exits_2_before_any_write() {
         "{err}"
     );
     let err = rejected(&[("INPUT_APPLICATIONS", "worker")], "applications").await;
-    assert!(err.contains("list it under `containers`"), "{err}");
+    assert!(
+        err.contains("`worker` is not an application")
+            && err.contains("`worker` is a container; list it under `containers`"),
+        "{err}"
+    );
+    let err = rejected(
+        &[("INPUT_APPLICATIONS", ""), ("INPUT_CONTAINERS", "api")],
+        "containers",
+    )
+    .await;
+    assert!(
+        err.contains("`api` is not a container")
+            && err.contains("`api` is an application; list it under `applications`"),
+        "{err}"
+    );
     rejected(&[("INPUT_COMMAND", "deploy-all")], "command").await;
     rejected(&[("INPUT_TIMEOUT", "ten minutes")], "timeout").await;
     rejected(&[("INPUT_POLL-INTERVAL", "200ms")], "poll-interval").await;
