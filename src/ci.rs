@@ -177,8 +177,12 @@ impl Ci {
         Ok(())
     }
 
-    /// The closing lines: a table of the services and the result, readable in any log.
-    pub fn print_summary(&self, report: &Report) {
+    /// The block every run ends with, whatever the end, always in this order: the table of the
+    /// services (when the run got as far as listing them), `result: …` (the `result` output, the
+    /// final state, the duration), `console: …` (when there is a link), and last the `error` (with
+    /// its hint and, on GitHub, its annotation) when the run did not succeed: the last lines of a
+    /// log say what happened and what to do.
+    pub fn print_final_block(&self, report: &Report, error: Option<(&str, &str)>) {
         if !report.services.is_empty() {
             let rows: Vec<[String; 5]> = report
                 .services
@@ -265,6 +269,9 @@ impl Ci {
         }
         if let Some(url) = &report.console_url {
             self.line(&format!("console: {url}"));
+        }
+        if let Some((title, text)) = error {
+            self.error(title, text);
         }
     }
 }

@@ -43,7 +43,10 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
             println!("qovery-deploy {}", env!("CARGO_PKG_VERSION"));
             return code::SUCCESS;
         }
-        Err(error) => return fail(&ci, Error::Input(error), None),
+        Err(error) => {
+            let mut report = Report::new(Command::Deploy);
+            return conclude(&ci, &mut report, start, Some(Error::Input(error)));
+        }
     };
     for name in &raw.unknown {
         let guess = inputs::suggest(&name[6..], inputs::INPUTS.iter().map(|def| def.name))
@@ -56,12 +59,9 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
     let config = match Config::parse(&raw, &invocation) {
         Ok(config) => config,
         Err(error) => {
-            let error = raw.attribute(error);
-            return fail(
-                &ci,
-                Error::Input(error),
-                Some(&mut Report::new(Command::Deploy)),
-            );
+            let mut report = Report::new(command_named(&raw));
+            let error = Error::Input(raw.attribute(error));
+            return conclude(&ci, &mut report, start, Some(error));
         }
     };
     let mut shutdown = match Shutdown::install() {
@@ -75,11 +75,20 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
     let mut report = Report::new(config.command);
     let outcome = execute(&config, &mut ci, &mut shutdown, deadline, &mut report).await;
     ci.end_section();
-    report.duration = start.elapsed();
-    match outcome {
-        Ok(()) => finish(&ci, &mut report),
-        Err(error) => fail(&ci, error, Some(&mut report)),
-    }
+    let error = outcome.err().map(|error| match error {
+        Error::Input(error) => Error::Input(raw.attribute(error)),
+        other => other,
+    });
+    conclude(&ci, &mut report, start, error)
+}
+
+/// The command `raw` names, for the report of a run whose inputs are invalid (else `deploy`).
+fn command_named(raw: &inputs::RawInputs) -> Command {
+    let name = raw.get("command").unwrap_or("deploy");
+    Command::NAMES
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map_or(Command::Deploy, |(_, command)| *command)
 }
 
 async fn execute(
@@ -101,39 +110,43 @@ async fn execute(
     commands::run(session, report).await
 }
 
-/// Publishes a finished run and returns its exit code.
-fn finish(ci: &Ci, report: &mut Report) -> u8 {
-    let exit = report.exit_code();
-    if let (Some(reason), false) = (&report.reason, exit == code::SUCCESS) {
-        ci.error(
-            &format!("qovery-deploy: {}", report.result.as_str()),
-            reason,
-        );
-    }
-    ci.print_summary(report);
-    if let Err(error) = ci.publish(report) {
-        let error = Error::Output(error);
-        ci.error(error.title(), &error.to_string());
-        return exit.max(error.exit_code());
-    }
-    exit
-}
-
-/// Reports an error; the outputs still say `result=failure` when they can be written.
-fn fail(ci: &Ci, error: Error, report: Option<&mut Report>) -> u8 {
-    ci.error(error.title(), &error.to_string());
-    if let (Some(report), false) = (report, matches!(error, Error::Output(_))) {
+/// Ends every run the same way, success or not, and returns its exit code: `error` (what stopped
+/// the run before an outcome, if anything) goes into the report (`result` `failure`, or
+/// `cancelled` for a signal), the outputs are written (unless writing them is what failed), and
+/// the final block is printed ([`Ci::print_final_block`]: table, `result:`, `console:`, error).
+fn conclude(ci: &Ci, report: &mut Report, start: Instant, error: Option<Error>) -> u8 {
+    report.duration = start.elapsed();
+    if let Some(error) = &error {
         report.result = match error {
             Error::Interrupted(_) => RunResult::Cancelled,
             _ => RunResult::Failure,
         };
         report.reason = Some(error.to_string());
-        if let Err(output) = ci.publish(report) {
-            ci.error(
-                "qovery-deploy: cannot write step outputs",
-                &format!("{output:#}"),
-            );
+    }
+    let exit = error.as_ref().map_or(report.exit_code(), Error::exit_code);
+    let published = match error {
+        Some(Error::Output(_)) => Ok(()),
+        _ => ci.publish(report),
+    };
+    let title = match &error {
+        Some(error) => error.title().to_string(),
+        None => format!("qovery-deploy: {}", report.result.as_str()),
+    };
+    let reason = match (&report.reason, exit) {
+        (_, code::SUCCESS) => None,
+        (Some(reason), _) => Some(reason.clone()),
+        (None, _) => Some(format!(
+            "the run ended with result {}",
+            report.result.as_str()
+        )),
+    };
+    ci.print_final_block(report, reason.as_deref().map(|r| (title.as_str(), r)));
+    match published {
+        Ok(()) => exit,
+        Err(output) => {
+            let output = Error::Output(output);
+            ci.error(output.title(), &output.to_string());
+            exit.max(output.exit_code())
         }
     }
-    error.exit_code()
 }

@@ -5,6 +5,7 @@ mod cancel;
 mod contract;
 mod deploy;
 mod e2e;
+mod ends;
 mod http;
 mod image;
 mod inputs;

@@ -207,6 +207,19 @@ pub fn spawnable(api_url: &str) -> std::process::Command {
     cmd
 }
 
+/// Runs the binary with its stdout and stderr both writing to one file, so that the file holds
+/// the lines in the order they were written, as a CI log shows them. Returns the exit code and
+/// the log.
+pub fn run_merged(cmd: &mut std::process::Command, log: &std::path::Path) -> (Option<i32>, String) {
+    let file = std::fs::File::create(log).unwrap();
+    let status = cmd
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    (status.code(), std::fs::read_to_string(log).unwrap())
+}
+
 /// The run exited with `code`; on a mismatch the message shows everything it printed.
 #[track_caller]
 pub fn assert_exit(output: &std::process::Output, code: i32) {
