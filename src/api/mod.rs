@@ -4,7 +4,10 @@
 
 pub mod types;
 
+use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use backon::{ExponentialBuilder, Retryable};
@@ -21,6 +24,12 @@ const USER_AGENT: &str = concat!("qovery-deploy/", env!("CARGO_PKG_VERSION"));
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_RETRIES: usize = 6;
+/// Until the API has answered once, a connection that fails (refused, no such host) is retried only
+/// this many times, [`FIRST_CONTACT_WAIT`] × the attempt number apart: an `api-url` where nothing
+/// listens fails within seconds, naming `api-url`, while a blip at the very start is survived.
+/// Once the API has answered, the usual retries apply.
+const FIRST_CONTACT_RETRIES: usize = 2;
+const FIRST_CONTACT_WAIT: Duration = Duration::from_millis(500);
 
 /// One API call, for messages: `POST /environment/…/service/deploy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +80,16 @@ pub enum ApiError {
     },
     #[error("{call}: unexpected response: {message}")]
     Decode { call: Call, message: String },
+    /// No connection could be made before the API had answered anything: most likely `api-url`.
+    #[error(
+        "{call}: cannot connect to {base} ({cause}){retried}\n  hint: check the `api-url` input ({base}; the default is https://api.qovery.com): nothing there accepted a connection; a local mock must be started first"
+    )]
+    Unreachable {
+        call: Call,
+        base: String,
+        cause: String,
+        retried: Retried,
+    },
 }
 
 impl ApiError {
@@ -82,7 +101,9 @@ impl ApiError {
             ApiError::Conflict { .. } => Some(409),
             ApiError::BadRequest { .. } => Some(400),
             ApiError::Status { status, .. } => Some(*status),
-            ApiError::Transport { .. } | ApiError::Decode { .. } => None,
+            ApiError::Transport { .. } | ApiError::Decode { .. } | ApiError::Unreachable { .. } => {
+                None
+            }
         }
     }
 
@@ -118,7 +139,11 @@ enum Idempotency {
 enum Attempt {
     Transport {
         message: String,
+        /// No connection was made (refused, no such host, TLS handshake), or it timed out.
         connect: bool,
+        timed_out: bool,
+        /// The innermost cause alone (`Connection refused (os error 111)`).
+        cause: String,
     },
     Status {
         status: StatusCode,
@@ -130,10 +155,12 @@ enum Attempt {
 impl Attempt {
     fn transport(error: reqwest::Error) -> Attempt {
         let mut message = error.to_string();
+        let mut innermost = message.clone();
         let mut source = std::error::Error::source(&error);
         while let Some(cause) = source {
+            innermost = cause.to_string();
             message.push_str(": ");
-            message.push_str(&cause.to_string());
+            message.push_str(&innermost);
             source = cause.source();
         }
         if error.is_timeout() {
@@ -142,7 +169,21 @@ impl Attempt {
         Attempt::Transport {
             message,
             connect: error.is_connect(),
+            timed_out: error.is_timeout(),
+            cause: innermost,
         }
+    }
+
+    /// No connection at all, and not for lack of time: nothing accepted it.
+    fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            Attempt::Transport {
+                connect: true,
+                timed_out: false,
+                ..
+            }
+        )
     }
 
     fn is_transient(&self, idempotency: Idempotency) -> bool {
@@ -166,8 +207,20 @@ impl Attempt {
         }
     }
 
-    fn into_error(self, call: Call, attempts: usize) -> ApiError {
+    /// The error to report. `first_contact`: the API has never answered (`base` is then named).
+    fn into_error(self, call: Call, attempts: usize, first_contact: Option<&str>) -> ApiError {
         let retried = Retried(attempts);
+        if let (true, Some(base)) = (self.is_unreachable(), first_contact) {
+            let Attempt::Transport { cause, .. } = self else {
+                unreachable!("is_unreachable holds for transport failures only")
+            };
+            return ApiError::Unreachable {
+                call,
+                base: base.to_string(),
+                cause,
+                retried,
+            };
+        }
         match self {
             Attempt::Transport { message, .. } => ApiError::Transport {
                 call,
@@ -275,6 +328,8 @@ pub struct Client {
     auth: HeaderValue,
     deadline: Instant,
     backoff: ExponentialBuilder,
+    /// Whether the API has answered anything yet (any status), shared by this client's copies.
+    answered: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for Client {
@@ -312,7 +367,26 @@ impl Client {
                 .with_factor(2.0)
                 .with_jitter()
                 .with_max_times(MAX_RETRIES),
+            answered: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The wait before retrying after the `attempt`th failure (`error`), or `None` to give up:
+    /// `Retry-After` or the backoff's wait, if it ends before the deadline; and while the API has
+    /// never answered, [`FIRST_CONTACT_RETRIES`] short waits for a connection that failed.
+    fn retry_wait(
+        &self,
+        error: &Attempt,
+        attempt: usize,
+        backoff: Option<Duration>,
+    ) -> Option<Duration> {
+        let wait = if error.is_unreachable() && !self.answered.load(Ordering::Relaxed) {
+            (attempt <= FIRST_CONTACT_RETRIES).then(|| FIRST_CONTACT_WAIT * attempt as u32)?
+        } else {
+            error.retry_after().unwrap_or(backoff?)
+        };
+        // A wait that ends past the deadline is no retry at all: give up now and say why.
+        (Instant::now() + wait < self.deadline).then_some(wait)
     }
 
     /// The same client with another deadline (a cancel after the timeout gets a short budget of its own).
@@ -344,9 +418,10 @@ impl Client {
             method: method.clone(),
             path,
         };
-        let mut attempts = 0usize;
+        let attempts = Cell::new(0usize);
+        let answered = &self.answered;
         let attempt = || {
-            attempts += 1;
+            attempts.set(attempts.get() + 1);
             let remaining = self.deadline.saturating_duration_since(Instant::now());
             // Never let one attempt outlive the deadline by much, but leave it time to answer.
             let timeout = ATTEMPT_TIMEOUT.min(remaining.max(Duration::from_secs(3)));
@@ -365,6 +440,7 @@ impl Client {
             }
             async move {
                 let response = request.send().await.map_err(Attempt::transport)?;
+                answered.store(true, Ordering::Relaxed);
                 let status = response.status();
                 if status.is_success() {
                     return Ok(response.bytes().await.map_err(Attempt::transport)?.to_vec());
@@ -383,19 +459,21 @@ impl Client {
             .sleep(tokio::time::sleep)
             .when(|e: &Attempt| e.is_transient(idempotency))
             .adjust(|e: &Attempt, backoff: Option<Duration>| {
-                let wait = e.retry_after().unwrap_or(backoff?);
-                // A wait that ends past the deadline is no retry at all: give up now and say why.
-                (Instant::now() + wait < self.deadline).then_some(wait)
+                self.retry_wait(e, attempts.get(), backoff)
             })
             .notify(|e: &Attempt, wait: Duration| {
                 let what = match e {
-                    Attempt::Transport { message, .. } => message.clone(),
+                    Attempt::Transport {
+                        cause, timed_out, ..
+                    } if *timed_out => format!("{cause} (timed out)"),
+                    Attempt::Transport { cause, .. } => cause.clone(),
                     Attempt::Status { status, .. } => format!("HTTP {}", status.as_u16()),
                 };
                 eprintln!("  retrying {call} in {:.1}s ({what})", wait.as_secs_f64());
             })
             .await;
-        result.map_err(|e| e.into_error(call.clone(), attempts))
+        let first_contact = (!self.answered.load(Ordering::Relaxed)).then_some(self.base.as_str());
+        result.map_err(|e| e.into_error(call.clone(), attempts.get(), first_contact))
     }
 
     async fn get<T: DeserializeOwned>(
@@ -747,6 +825,8 @@ mod tests {
         let reset = Attempt::Transport {
             message: "reset".into(),
             connect: false,
+            timed_out: false,
+            cause: "reset".into(),
         };
         assert!(reset.is_transient(Idempotency::Safe) && !reset.is_transient(Idempotency::Unsafe));
     }
@@ -897,6 +977,78 @@ mod tests {
             assert!(delete.body.is_empty());
             assert!(delete.headers.get("content-type").is_none());
         }
+    }
+
+    fn refused() -> Attempt {
+        Attempt::Transport {
+            message: "error sending request: tcp connect error: Connection refused".into(),
+            connect: true,
+            timed_out: false,
+            cause: "Connection refused (os error 111)".into(),
+        }
+    }
+
+    fn client() -> Client {
+        let deadline = Instant::now() + Duration::from_secs(1800);
+        Client::new("http://127.0.0.1:1", &Secret::new("t"), deadline).unwrap()
+    }
+
+    #[test]
+    fn a_refused_connection_before_any_answer_gets_two_short_retries() {
+        let client = client();
+        let backoff = Some(Duration::from_secs(8));
+        assert_eq!(
+            client.retry_wait(&refused(), 1, backoff),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            client.retry_wait(&refused(), 2, backoff),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(client.retry_wait(&refused(), 3, backoff), None);
+        // A connect timeout is no proof that nothing is there: the usual backoff.
+        let timed_out = Attempt::Transport {
+            message: "timed out".into(),
+            connect: true,
+            timed_out: true,
+            cause: "deadline has elapsed".into(),
+        };
+        assert_eq!(client.retry_wait(&timed_out, 3, backoff), backoff);
+        let error = refused().into_error(
+            Call {
+                method: Method::GET,
+                path: "/environment/x".into(),
+            },
+            3,
+            Some("http://127.0.0.1:1"),
+        );
+        let text = error.to_string();
+        assert!(
+            text.starts_with("GET /environment/x: cannot connect to http://127.0.0.1:1 (Connection refused (os error 111)) (gave up after 3 attempts)"),
+            "{text}"
+        );
+        assert!(text.contains("hint: check the `api-url` input"), "{text}");
+    }
+
+    #[test]
+    fn once_the_api_has_answered_a_refused_connection_gets_the_usual_retries() {
+        let client = client();
+        client.answered.store(true, Ordering::Relaxed);
+        let backoff = Some(Duration::from_secs(8));
+        // The copies a cancel uses know it too.
+        let copy = client.without_retries();
+        for attempt in 1..=MAX_RETRIES {
+            assert_eq!(copy.retry_wait(&refused(), attempt, backoff), backoff);
+        }
+        let error = refused().into_error(
+            Call {
+                method: Method::GET,
+                path: "/x".into(),
+            },
+            7,
+            None,
+        );
+        assert!(matches!(error, ApiError::Transport { .. }), "{error}");
     }
 
     #[test]

@@ -111,25 +111,114 @@ async fn a_502_on_the_deploy_post_is_not_repeated() {
     assert_eq!(output.status.code(), Some(4));
 }
 
-#[tokio::test]
-async fn an_unreachable_api_gives_up_within_the_timeout() {
-    // Nothing listens on this port (bound, then closed).
+#[test]
+fn an_api_url_where_nothing_listens_fails_in_seconds_naming_api_url() {
+    // Nothing listens on this port (bound, then closed). The timeout is the default 30 minutes:
+    // before, six retries over 100 s ended in "gave up after 7 attempts" and no hint.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
+    let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
-    let output = command(&format!("http://127.0.0.1:{port}"))
+    let output = command(&url)
         .env("INPUT_APPLICATIONS", "api")
-        .env("INPUT_TIMEOUT", "4s")
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(4));
-    assert!(started.elapsed() < Duration::from_secs(8));
+    assert_exit(&output, 4);
     assert!(
-        stderr(&output).contains("gave up after"),
-        "{}",
-        stderr(&output)
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
     );
+    let err = stderr(&output);
+    assert!(err.contains(&format!("cannot connect to {url}")), "{err}");
+    assert!(err.contains("hint: check the `api-url` input"), "{err}");
+    assert!(err.matches("retrying").count() <= 2, "{err}");
+}
+
+/// A Qovery on a plain socket, one request per connection (`Connection: close`), so that it can
+/// stop listening: once the deploy was accepted and `polls_before` polls showed ours `DEPLOYING`,
+/// connections are refused for `outage`; then the same port listens again and ours is `DEPLOYED`.
+fn flaky_listener(outage: Duration, polls_before: usize) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let handle = std::thread::spawn(move || {
+        let mut listener = Some(listener);
+        let (mut deployed, mut polls_after_deploy, mut was_down) = (false, 0, false);
+        while let Some(Ok((mut stream, _))) = listener.as_ref().map(|l| l.accept()) {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let target = head.split(' ').nth(1).unwrap_or_default().to_string();
+            let finished = polls_after_deploy >= polls_before && was_down;
+            let (code, json) = if target.ends_with("/service/deploy") {
+                deployed = true;
+                (
+                    202,
+                    env_status("DEPLOYMENT_QUEUED", Some(OURS), &format!("{ENV}-41")),
+                )
+            } else if target.ends_with("/statuses") && !deployed {
+                (200, previous_deployed())
+            } else if target.ends_with("/statuses") {
+                polls_after_deploy += 1;
+                match finished {
+                    true => (200, ours("DEPLOYED", "DEPLOYED")),
+                    false => (200, ours("DEPLOYING", "DEPLOYING")),
+                }
+            } else if target.ends_with("/services") {
+                (200, services())
+            } else {
+                (200, serde_json::json!({"id": ENV, "name": "staging"}))
+            };
+            let body = json.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            drop(stream);
+            if finished && target.ends_with("/statuses") {
+                break;
+            }
+            if deployed && polls_after_deploy == polls_before && !was_down {
+                // Down: connections are refused until the same port listens again.
+                drop(listener.take());
+                std::thread::sleep(outage);
+                listener = Some(std::net::TcpListener::bind(address).unwrap());
+                was_down = true;
+            }
+        }
+    });
+    (format!("http://{address}"), handle)
+}
+
+#[test]
+fn once_the_api_has_answered_a_refused_connection_is_retried_through_an_outage() {
+    let (url, server) = flaky_listener(Duration::from_secs(3), 1);
+    let started = Instant::now();
+    let output = command(&url)
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let err = stderr(&output);
+    assert!(started.elapsed() >= Duration::from_secs(3), "{err}");
+    assert!(err.contains("retrying GET /environment/"), "{err}");
+    assert!(!err.contains("api-url"), "{err}");
+    server.join().unwrap();
 }
