@@ -4,7 +4,9 @@
 //! Responses are lenient: unknown fields are ignored, every field we do not strictly need is
 //! optional, and enum values are kept as text so that a value Qovery adds tomorrow cannot break us.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -148,10 +150,36 @@ pub struct EnvironmentStatuses {
     pub helms: Vec<ServiceStatus>,
     #[serde(default)]
     pub terraforms: Vec<ServiceStatus>,
+    /// The lookup table of [`EnvironmentStatuses::service`]; leave it to its `Default`.
+    #[serde(skip)]
+    pub index: ServiceIndex,
+}
+
+/// Where each service is in the lists of an [`EnvironmentStatuses`], by [`ServiceKey`]: built
+/// once, on the first lookup of an answer (so once per poll), instead of a scan per listed
+/// service. The lists are not changed after an answer is read; a copy carries its index along.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceIndex(OnceLock<HashMap<ServiceKey, (usize, usize)>>);
+
+/// A service id, normalised for lookups: a UUID (any case, the form Qovery uses) as its 128 bits,
+/// anything else in ASCII lower case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ServiceKey {
+    Uuid(u128),
+    Other(String),
+}
+
+impl ServiceKey {
+    pub fn new(id: &str) -> ServiceKey {
+        match uuid::Uuid::try_parse(id) {
+            Ok(uuid) => ServiceKey::Uuid(uuid.as_u128()),
+            Err(_) => ServiceKey::Other(id.to_ascii_lowercase()),
+        }
+    }
 }
 
 impl EnvironmentStatuses {
-    pub fn service(&self, id: &str) -> Option<&ServiceStatus> {
+    fn lists(&self) -> [&Vec<ServiceStatus>; 6] {
         [
             &self.applications,
             &self.containers,
@@ -160,9 +188,25 @@ impl EnvironmentStatuses {
             &self.helms,
             &self.terraforms,
         ]
-        .into_iter()
-        .flatten()
-        .find(|s| s.id.eq_ignore_ascii_case(id))
+    }
+
+    /// The status of the service `id` (compared as a [`ServiceKey`]), if the answer lists it. The
+    /// first call indexes the answer; each call after is a hash lookup. When an id is listed twice,
+    /// the first one counts (as a scan would find it).
+    pub fn service(&self, id: &str) -> Option<&ServiceStatus> {
+        let index = self.index.0.get_or_init(|| {
+            let mut index = HashMap::new();
+            for (list, statuses) in self.lists().into_iter().enumerate() {
+                for (position, status) in statuses.iter().enumerate() {
+                    index
+                        .entry(ServiceKey::new(&status.id))
+                        .or_insert((list, position));
+                }
+            }
+            index
+        });
+        let &(list, position) = index.get(&ServiceKey::new(id))?;
+        self.lists()[list].get(position)
     }
 }
 
@@ -478,6 +522,44 @@ mod tests {
         .unwrap();
         assert_eq!(s.state.as_str(), "HYPERSPACE");
         assert!(!s.state.is_terminal());
+    }
+
+    #[test]
+    fn services_are_found_by_normalised_id_in_any_list() {
+        let statuses: EnvironmentStatuses = serde_json::from_value(serde_json::json!({
+            "environment": {"state": "DEPLOYED"},
+            "applications": [{"id": "A1000000-0000-4000-8000-000000000001", "state": "DEPLOYED"}],
+            "jobs": [
+                {"id": "b1000000-0000-4000-8000-000000000001", "state": "BUILDING"},
+                {"id": "b1000000-0000-4000-8000-000000000001", "state": "DEPLOYED"}
+            ],
+            "terraforms": [{"id": "Not-A-Uuid", "state": "STOPPED"}]
+        }))
+        .unwrap();
+        let state = |id: &str| statuses.service(id).map(|s| s.state.as_str().to_string());
+        assert_eq!(
+            state("a1000000-0000-4000-8000-000000000001").as_deref(),
+            Some("DEPLOYED")
+        );
+        // Braces, no hyphens, any case: the same UUID. The first of two entries counts.
+        assert_eq!(
+            state(
+                "B10000000000400080000000000000 01"
+                    .replace(' ', "")
+                    .as_str()
+            )
+            .as_deref(),
+            Some("BUILDING")
+        );
+        assert_eq!(state("not-a-uuid").as_deref(), Some("STOPPED"));
+        assert_eq!(state("c1000000-0000-4000-8000-000000000001"), None);
+        // A copy of the answer indexes (or has indexed) the same data.
+        assert!(
+            statuses
+                .clone()
+                .service("a1000000-0000-4000-8000-000000000001")
+                .is_some()
+        );
     }
 
     #[test]
