@@ -18,6 +18,7 @@
 //! - [`wait`]: following our deployment request until it ends;
 //! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
 //! - [`ci`]: GitHub Actions and GitLab CI output; [`report`]: what a run found out;
+//!   [`durations`]: how long each service took, for the summary;
 //! - [`error`]: the error classes and their exit codes; [`signal`]: SIGINT/SIGTERM.
 
 pub mod api;
@@ -25,6 +26,7 @@ pub mod cancel;
 pub mod ci;
 pub mod commands;
 pub mod console;
+pub mod durations;
 pub mod error;
 pub mod inputs;
 pub mod kind;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use crate::api::types::{EnvironmentStatus, EnvironmentStatuses, ServiceStatus, State, StateClass};
 use crate::api::{ApiError, Client};
 use crate::ci::Ci;
+use crate::durations::Stopwatch;
 use crate::inputs::Config;
 use crate::plan::Target;
 use crate::report::RunResult;
@@ -391,6 +392,8 @@ pub fn waiting_line(holder: Option<&str>, env_state: &State) -> String {
 #[derive(Debug, Default)]
 pub struct ChangeLog {
     seen: HashMap<String, String>,
+    /// Times each followed service from in progress to final, for the summary's durations.
+    stopwatch: Stopwatch,
 }
 
 const ENVIRONMENT_KEY: &str = "environment";
@@ -403,11 +406,20 @@ impl ChangeLog {
             .iter()
             .filter_map(|t| Some((t.id.clone(), baseline.service(&t.id)?.state.to_string())))
             .collect();
-        ChangeLog { seen }
+        ChangeLog {
+            seen,
+            ..ChangeLog::default()
+        }
+    }
+
+    /// How long `key` (a service id) took from in progress to a final state, as the polls saw it.
+    pub fn took(&self, key: &str) -> Option<Duration> {
+        self.stopwatch.took(key)
     }
 
     /// `value` or `before -> value` when the value under `key` changed; records it.
     fn change(&mut self, key: &str, value: &str) -> Option<String> {
+        self.stopwatch.observe(key, &State::new(value));
         match self.seen.insert(key.to_string(), value.to_string()) {
             Some(previous) if previous == value => None,
             Some(previous) => Some(format!("{previous} -> {value}")),

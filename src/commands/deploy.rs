@@ -5,6 +5,7 @@ use crate::api::types::EnvironmentStatuses;
 use crate::cancel;
 use crate::commands::Session;
 use crate::console::Console;
+use crate::durations;
 use crate::error::Error;
 use crate::plan::{DeployPlan, Target};
 use crate::preflight;
@@ -142,7 +143,7 @@ pub async fn deploy_planned(
         }
     };
     if let Some(statuses) = &statuses {
-        fill_services(report, &plan.targets, statuses);
+        fill_services(report, &plan.targets, statuses, &changes);
     }
     report.execution_ids = tracker
         .execution_id()
@@ -166,12 +167,19 @@ fn ours_last(
     Some(last)
 }
 
-/// The services' final states, from statuses that show our deployment.
-fn fill_services(report: &mut Report, targets: &[Target], statuses: &EnvironmentStatuses) {
+/// The services' final states, from statuses that show our deployment, and their durations
+/// ([`durations::service_seconds`]).
+fn fill_services(
+    report: &mut Report,
+    targets: &[Target],
+    statuses: &EnvironmentStatuses,
+    changes: &ChangeLog,
+) {
     for (service, target) in report.services.iter_mut().zip(targets) {
-        if let Some(status) = statuses.service(&target.id) {
+        let status = statuses.service(&target.id);
+        if let Some(status) = status {
             service.state = Some(status.state.to_string());
-            service.duration_seconds = status.steps.as_ref().and_then(|s| s.total_duration_sec);
         }
+        service.duration_seconds = durations::service_seconds(status, changes.took(&target.id));
     }
 }

@@ -17,6 +17,7 @@ use crate::cancel;
 use crate::ci::Ci;
 use crate::commands::Session;
 use crate::console::Console;
+use crate::durations;
 use crate::error::Error;
 use crate::inputs::{Command, Config, InputError, JobEvent};
 use crate::plan::{self, Target};
@@ -89,6 +90,10 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
             cancel::after_stop(stop, config, client, id, ci, report, &unsettled).await;
         }
     }
+    for (job, service) in jobs.iter().zip(report.services.iter_mut()) {
+        let observed = durations::service_seconds(None, changes.took(&job.target.id));
+        service.duration_seconds = job.seconds.or(observed);
+    }
     record(&jobs, report, console.as_ref());
     Ok(())
 }
@@ -136,6 +141,8 @@ struct Job {
     state: Option<String>,
     verdict: Option<Verdict>,
     patience: u8,
+    /// Qovery's duration of our run, once the job's status showed it finished.
+    seconds: Option<u64>,
 }
 
 impl Job {
@@ -152,6 +159,7 @@ impl Job {
             state: None,
             verdict: None,
             patience: PATIENCE,
+            seconds: None,
         }
     }
 
@@ -236,6 +244,7 @@ impl Job {
     fn settle(&mut self, event: Option<JobEvent>, status: &ServiceStatus, request_state: &State) {
         let patient = self.patience > 0;
         let (verdict, state) = if self.own.holds(status) {
+            self.seconds = durations::service_seconds(Some(status), None);
             let verdict = judge_job(&self.target.name, event, status, patient);
             (verdict, &status.state)
         } else {

@@ -300,3 +300,76 @@ async fn transient_api_errors_are_retried() {
         "{err}"
     );
 }
+
+/// The duration cell of `name`'s row: in the log table (last column) and in the step summary.
+fn durations(log: &str, summary: &str, name: &str) -> (String, String) {
+    // The last such line: the plan lists the services too, before.
+    let row = log
+        .lines()
+        .rfind(|l| l.starts_with(&format!("  {name} ")))
+        .unwrap_or_else(|| panic!("no {name} row in {log}"));
+    let in_log = row.split_whitespace().last().unwrap().to_string();
+    let row = summary
+        .lines()
+        .find(|l| l.starts_with(&format!("| {name} |")))
+        .unwrap_or_else(|| panic!("no {name} row in {summary}"));
+    let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+    (in_log, cells[4].to_string())
+}
+
+/// `12s` as 12.
+fn seconds(cell: &str) -> u64 {
+    cell.strip_suffix('s')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("`{cell}` is no duration"))
+}
+
+#[tokio::test]
+async fn durations_are_real_in_the_log_table_and_the_summary() {
+    // One step = 1 s: each service is in progress for 2 s (BUILDING or QUEUED, then DEPLOYING).
+    let server = MockServer::spawn(MockConfig {
+        scenario: Scenario::Happy,
+        step: Duration::from_millis(1000),
+    })
+    .await
+    .unwrap();
+    let dir = temp_dir("e2e-durations");
+    let summary_file = dir.join("summary");
+    let output = deploy(&server)
+        .env("GITHUB_STEP_SUMMARY", &summary_file)
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let (log, summary) = (
+        stdout(&output),
+        std::fs::read_to_string(&summary_file).unwrap(),
+    );
+    for name in [
+        "api",
+        "web",
+        "worker",
+        "migrate",
+        "ingress-nginx",
+        "postgres",
+    ] {
+        let (in_log, in_summary) = durations(&log, &summary, name);
+        assert_eq!(in_log, in_summary, "{name}");
+        // 2 s in progress, seen by 1 s polls: within one poll interval of it.
+        let took = seconds(&in_log);
+        assert!((1..=4).contains(&took), "{name}: {took}s\n{log}");
+    }
+
+    // A job run by deploy-job, timed the same way.
+    server.reset();
+    let output = command(&server.url())
+        .env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("GITHUB_STEP_SUMMARY", dir.join("job-summary"))
+        .args(["deploy-job", "--jobs", "migrate", "--image-tag", "2.0.0"])
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let summary = std::fs::read_to_string(dir.join("job-summary")).unwrap();
+    let (in_log, in_summary) = durations(&stdout(&output), &summary, "migrate");
+    assert_eq!(in_log, in_summary);
+    assert!((1..=3).contains(&seconds(&in_log)), "{}", stdout(&output));
+}
