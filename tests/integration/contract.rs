@@ -210,3 +210,99 @@ fn the_fields_the_client_reads_exist_in_the_spec() {
         assert!(states.contains(&state), "{state} is not a StateEnum value");
     }
 }
+
+/// The rehearsal in the README ("Local use and rehearsal") runs as written and exits as the README
+/// says: no placeholder to fill in by hand, the mock's own `--port`, and the exit code stated.
+#[tokio::test]
+async fn the_readme_rehearsal_runs_as_written_and_exits_as_it_says() {
+    use crate::support::{SHA, command, stdout};
+
+    let text = readme();
+    let section = text
+        .split("\n## Local use and rehearsal\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the section exists");
+    let (_, rest) = section.split_once("```sh\n").expect("a shell block");
+    let (block, after) = rest.split_once("```").unwrap();
+    assert!(
+        !block
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .any(|word| word == "PORT"),
+        "a placeholder to fill in by hand:\n{block}"
+    );
+    let mut lines = block.lines();
+    // `cargo run -q -p qovery-mock -- ARGS   # comment`
+    let mock_line = lines.next().unwrap();
+    let (_, mock_args) = mock_line
+        .split('#')
+        .next()
+        .unwrap()
+        .split_once(" -- ")
+        .unwrap();
+    let mock_args: Vec<&str> = mock_args.split_whitespace().collect();
+    let after_flag = |flag: &str| {
+        let i = mock_args.iter().position(|a| *a == flag);
+        i.and_then(|i| mock_args.get(i + 1)).copied()
+    };
+    assert_eq!(mock_args.last(), Some(&"serve"), "{mock_line}");
+    let port: u16 = after_flag("--port")
+        .expect("the mock's --port")
+        .parse()
+        .unwrap();
+    let scenario: qovery_mock::Scenario =
+        after_flag("--scenario").unwrap_or("happy").parse().unwrap();
+    // Then `NAME=value … \` lines and the command.
+    let run = lines.collect::<Vec<_>>().join(" ").replace('\\', " ");
+    let vars: Vec<(&str, &str)> = run
+        .split_whitespace()
+        .filter_map(|word| word.split_once('='))
+        .filter(|(name, _)| name.starts_with("INPUT_"))
+        .collect();
+    let var = |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+    assert_eq!(
+        var("INPUT_API_URL").map(str::to_string),
+        Some(format!("http://127.0.0.1:{port}")),
+        "api-url points at the mock's port: {run}"
+    );
+    // The exit code the README announces after the block.
+    let stated: i32 = after
+        .split("**exits ")
+        .nth(1)
+        .and_then(|s| s.split("**").next())
+        .expect("the README says how the run exits")
+        .parse()
+        .unwrap();
+
+    // The same mock (in-process, on a free port: the README's may be taken here), the same inputs.
+    let server = qovery_mock::MockServer::spawn(qovery_mock::MockConfig {
+        scenario,
+        step: std::time::Duration::from_millis(300),
+    })
+    .await
+    .unwrap();
+    let mut cmd = command(&server.url());
+    for inherited in [
+        "INPUT_API-TOKEN",
+        "INPUT_ENVIRONMENT-ID",
+        "INPUT_API-URL",
+        "INPUT_COMMIT-SHA",
+    ] {
+        cmd.env_remove(inherited);
+    }
+    for (name, value) in &vars {
+        let value = match *name {
+            "INPUT_API_URL" => server.url(),
+            _ if value.starts_with("$(") => SHA.to_string(),
+            _ => value.to_string(),
+        };
+        cmd.env(name, value);
+    }
+    let output = cmd.output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(stated),
+        "the README says it exits {stated}:\n{}",
+        stdout(&output)
+    );
+}
