@@ -14,6 +14,9 @@ pub enum Scenario {
     Stale,
     /// The first service of every deployment fails; the environment ends in `DEPLOYMENT_ERROR`.
     Fail,
+    /// Like `fail`, but the failing service's state says `DEPLOYED` while its
+    /// `status_details.status` says `ERROR` (the environment ends `DEPLOYMENT_ERROR`).
+    DeployedError,
     /// Deployments reach `DEPLOYING` (jobs: `EXECUTING`) and stay there until cancelled.
     Stuck,
     /// Someone else's deployment is already running; ours waits in the queue behind it.
@@ -37,6 +40,7 @@ impl Scenario {
         Scenario::Happy,
         Scenario::Stale,
         Scenario::Fail,
+        Scenario::DeployedError,
         Scenario::Stuck,
         Scenario::Queued,
         Scenario::QueuedStuck,
@@ -52,6 +56,7 @@ impl Scenario {
             Scenario::Happy => "happy",
             Scenario::Stale => "stale",
             Scenario::Fail => "fail",
+            Scenario::DeployedError => "deployed-error",
             Scenario::Stuck => "stuck",
             Scenario::Queued => "queued",
             Scenario::QueuedStuck => "queued-stuck",
@@ -68,6 +73,9 @@ impl Scenario {
             Scenario::Happy => "deployments are picked up after one step and succeed",
             Scenario::Stale => "pickup takes 3 steps; the previous DEPLOYED is reported meanwhile",
             Scenario::Fail => "the first service of each deployment fails",
+            Scenario::DeployedError => {
+                "the first service ends DEPLOYED with status ERROR; the environment DEPLOYMENT_ERROR"
+            }
             Scenario::Stuck => "deployments stay DEPLOYING (jobs EXECUTING) until cancelled",
             Scenario::Queued => "another deployment runs for 4 steps; ours waits in the queue",
             Scenario::QueuedStuck => "another deployment never finishes; ours stays queued",
@@ -146,6 +154,9 @@ mod tests {
         let err = "sad".parse::<Scenario>().unwrap_err();
         let message = err.to_string();
         assert!(message.contains("`sad`"), "{message}");
-        assert!(message.contains("happy, stale, fail"), "{message}");
+        assert!(
+            message.contains("happy, stale, fail, deployed-error"),
+            "{message}"
+        );
     }
 }

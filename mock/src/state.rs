@@ -110,6 +110,8 @@ enum Ending {
 struct Plan {
     phases: Vec<(Phase, Duration)>,
     ending: Ending,
+    /// On failure, the failing service still reports `DEPLOYED` (with status `ERROR`).
+    failure_looks_deployed: bool,
 }
 
 impl Plan {
@@ -228,6 +230,11 @@ impl DeploymentRequest {
             Progress::Running(Phase::Executing) => (State::Executing, ActionStatus::Executing),
             Progress::Canceling => (State::Canceling, ActionStatus::Canceling),
             Progress::Done(Outcome::Canceled) => (State::Canceled, ActionStatus::Canceled),
+            Progress::Done(Outcome::Failure)
+                if self.fails(service) && self.plan.failure_looks_deployed =>
+            {
+                (State::Deployed, ActionStatus::Error)
+            }
             Progress::Done(Outcome::Failure) if self.fails(service) => {
                 let state = match self.kind {
                     RequestKind::Services if def.builds() => State::BuildError,
@@ -368,11 +375,13 @@ impl World {
             Plan {
                 phases: vec![(Phase::Building, half)],
                 ending: Ending::Hang(Phase::Deploying),
+                failure_looks_deployed: false,
             }
         } else {
             Plan {
                 phases: vec![(Phase::Building, half), (Phase::Deploying, half)],
                 ending: Ending::Finish(Outcome::Success),
+                failure_looks_deployed: false,
             }
         };
         let epoch = self.clock.epoch();
@@ -505,14 +514,18 @@ impl World {
             RequestKind::Job(_) => vec![(Phase::Executing, self.step)],
         };
         let ending = match self.scenario {
-            Scenario::Fail => Ending::Finish(Outcome::Failure),
+            Scenario::Fail | Scenario::DeployedError => Ending::Finish(Outcome::Failure),
             Scenario::Stuck => match phases.pop() {
                 Some((phase, _)) => Ending::Hang(phase),
                 None => Ending::Hang(Phase::Deploying),
             },
             _ => Ending::Finish(Outcome::Success),
         };
-        Plan { phases, ending }
+        Plan {
+            phases,
+            ending,
+            failure_looks_deployed: self.scenario == Scenario::DeployedError,
+        }
     }
 
     /// Starts cancelling the running request. `false` if nothing is running (or it is
@@ -992,6 +1005,29 @@ mod tests {
         let mut h = Harness::new(Scenario::Fail);
         h.deploy(0.0, &[ids::API]);
         assert_eq!(h.service(3.0, ids::API).state, State::BuildError);
+    }
+
+    #[test]
+    fn deployed_error_reports_deployed_with_status_error() {
+        let mut h = Harness::new(Scenario::DeployedError);
+        let r = h.deploy(0.0, &[ids::API, ids::WORKER]);
+        assert_eq!(h.env(3.0).state, State::DeploymentError);
+        assert_eq!(h.request_status(3.0, &r), Some(State::DeploymentError));
+        let api = h.service(3.0, ids::API);
+        assert_eq!(
+            (api.state, api.status_details.status),
+            (State::Deployed, ActionStatus::Error)
+        );
+        let worker = h.service(3.0, ids::WORKER);
+        assert_eq!(
+            (worker.state, worker.status_details.status),
+            (State::Deployed, ActionStatus::Success)
+        );
+        assert_eq!(
+            h.world.services()[0]["git_repository"]["deployed_commit_id"],
+            fixtures::SERVICES[0].initial_version,
+            "the failed service keeps its version"
+        );
     }
 
     #[test]
