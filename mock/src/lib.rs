@@ -26,7 +26,9 @@ mod api;
 mod clock;
 mod environments;
 mod error;
+mod fault;
 mod fixtures;
+mod inject;
 mod links;
 mod record;
 mod routes;
@@ -37,10 +39,33 @@ mod state;
 mod validate;
 
 pub use environments::MockEnvironment;
+pub use fault::{Endpoint, Fault, FaultBody, HeaderTemplate, PRESETS, ParseFaultError, Preset};
 pub use fixtures::{DEMO_TOKEN, ids};
 pub use record::RecordedRequest;
 pub use scenario::{ParseScenarioError, Scenario};
-pub use server::{MockConfig, MockServer};
+pub use server::{FaultStatus, MockBuilder, MockConfig, MockServer};
+
+/// The faults a `--fault` argument names: a [preset](PRESETS)'s, or the one fault it spells.
+///
+/// # Errors
+/// When it is neither a preset name nor a valid fault spec.
+pub fn parse_faults(text: &str) -> Result<Vec<Fault>, ParseFaultError> {
+    match Preset::find(text.trim()) {
+        Some(preset) => Ok(preset.faults()),
+        None if !text.contains(':') => Err(ParseFaultError {
+            spec: text.to_owned(),
+            reason: format!(
+                "neither a preset ({}) nor ENDPOINT:ITEM[,ITEM...]",
+                PRESETS
+                    .iter()
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+        None => text.parse().map(|fault| vec![fault]),
+    }
+}
 
 /// Fixture service names with their ids and types, for printing (`name`, `TYPE`, `id`).
 pub fn fixture_services() -> Vec<(&'static str, &'static str, &'static str)> {

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{ExitCode, ExitStatus};
 use std::time::Duration;
 
-use qovery_mock::{DEMO_TOKEN, MockConfig, MockServer, Scenario, ids};
+use qovery_mock::{DEMO_TOKEN, Endpoint, Fault, MockConfig, MockServer, PRESETS, Scenario, ids};
 use tokio::runtime::Runtime;
 
 const USAGE: &str = "\
@@ -25,6 +25,7 @@ OPTIONS:
     --step-ms N       duration of one state-machine step in ms (default: 1500)
     --port N          port for `serve` (default: 0, any free port)
     --show-requests   print the received requests (METHOD path) to stderr at the end
+    --fault F         inject a fault (repeatable): a preset name or a fault spec, see below
 
 exec/demo set INPUT_API_URL to the mock's URL and, unless already set,
 INPUT_API_TOKEN=qov_mock_demo_token and INPUT_ENVIRONMENT_ID=<fixture environment>.
@@ -35,6 +36,25 @@ INPUT_COMMIT_SHA=<sha> INPUT_POLL_INTERVAL=1s INPUT_TIMEOUT=2m, and runs
 qovery-mock, else qovery-deploy from PATH. exec and demo exit with the command's code.
 
 SCENARIOS:
+";
+
+const FAULT_SYNTAX: &str = "
+FAULTS (--fault NAME or --fault SPEC; faults apply in the order given):
+    SPEC      ENDPOINT:ITEM[,ITEM...]     e.g. statuses:429,retry-after=120,after=deploys
+    ENDPOINT  an alias (below) or 'METHOD /path/pattern' (* or {name} = one id segment,
+              ** = any segments; method * = any)
+    ITEM      200..599          answer this status (the request is then not processed)
+              hang              never answer
+              delay=DURATION    wait before handling (250ms, 2s, 1m)
+              body=BODY         empty | html | truncated | dropped | endless | oversized:SIZE
+              retry-after=V     Retry-After; V = text, date+N / date-N (an HTTP date N s
+              x-ratelimit-reset=V  from the answer), unix+N / unix-N (a Unix time)
+              header=NAME:V     any header
+              location=URL      a redirect (302 unless a 3xx is given)
+              processed         handle the request anyway (a deploy is queued) / unprocessed
+              from=K, times=N   from the Kth matching call, N times (default: every call)
+              after=ENDPOINT    count only calls made after one to ENDPOINT
+    ',' and '%' in values are written %2C and %25.
 ";
 
 const DEMO_INPUTS: [(&str, &str); 8] = [
@@ -62,6 +82,7 @@ enum Command {
 #[derive(Debug, PartialEq)]
 struct Cli {
     config: MockConfig,
+    faults: Vec<Fault>,
     port: Option<u16>,
     show_requests: bool,
     command: Command,
@@ -75,6 +96,15 @@ fn usage() -> String {
             scenario.name(),
             scenario.summary()
         ));
+    }
+    text.push_str(FAULT_SYNTAX);
+    text.push_str("\nENDPOINT ALIASES:\n");
+    for (alias, meaning) in Endpoint::aliases() {
+        text.push_str(&format!("    {alias:<19} {meaning}\n"));
+    }
+    text.push_str("\nFAULT PRESETS (--fault NAME):\n");
+    for preset in PRESETS {
+        text.push_str(&format!("    {:<19} {}\n", preset.name, preset.summary));
     }
     text
 }
@@ -97,6 +127,7 @@ fn flag_value(
 fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     let mut args = args.into_iter();
     let mut config = MockConfig::default();
+    let mut faults = Vec::new();
     let mut port = None;
     let mut show_requests = false;
     let mut subcommand: Option<&'static str> = None;
@@ -123,6 +154,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
             "-h" | "--help" => {
                 return Ok(Cli {
                     config,
+                    faults,
                     port,
                     show_requests,
                     command: Command::Help,
@@ -138,6 +170,10 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
                     .parse()
                     .map_err(|_| format!("--step-ms expects milliseconds, got `{value}`"))?;
                 config.step = Duration::from_millis(millis);
+            }
+            "--fault" => {
+                let value = flag_value(flag, inline, &mut args)?;
+                faults.extend(qovery_mock::parse_faults(&value).map_err(|err| err.to_string())?);
             }
             "--port" => {
                 let value = flag_value(flag, inline, &mut args)?;
@@ -177,6 +213,7 @@ fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, String> {
     }
     Ok(Cli {
         config,
+        faults,
         port,
         show_requests,
         command,
@@ -212,6 +249,7 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
         Command::Serve => serve(
             &runtime,
             cli.config,
+            cli.faults,
             cli.port.unwrap_or(0),
             cli.show_requests,
         ),
@@ -223,14 +261,14 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
                 defaults: Vec::new(),
                 current_dir: None,
             };
-            run_wrapped(&runtime, cli.config, cli.show_requests, wrapped)
+            run_wrapped(&runtime, cli.config, cli.faults, cli.show_requests, wrapped)
         }
         Command::Demo(extra) => {
             let mut wrapped = qovery_deploy_command();
             eprintln!("qovery-mock: demo: running {}", wrapped.describe());
             wrapped.args.extend(extra);
             wrapped.defaults = DEMO_INPUTS.to_vec();
-            run_wrapped(&runtime, cli.config, cli.show_requests, wrapped)
+            run_wrapped(&runtime, cli.config, cli.faults, cli.show_requests, wrapped)
         }
     }
 }
@@ -238,18 +276,26 @@ fn run(cli: Cli) -> io::Result<ExitCode> {
 fn serve(
     runtime: &Runtime,
     config: MockConfig,
+    faults: Vec<Fault>,
     port: u16,
     show_requests: bool,
 ) -> io::Result<ExitCode> {
     let scenario = config.scenario;
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let server = runtime
-        .block_on(MockServer::spawn_on(addr, config))
+        .block_on(
+            MockServer::builder()
+                .config(config)
+                .faults(faults)
+                .addr(addr)
+                .spawn(),
+        )
         .map_err(|err| io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))?;
     println!(
         "qovery-mock listening on {} (scenario: {scenario})",
         server.url()
     );
+    print!("{}", fault_lines(&server));
     println!();
     print!("{}", fixture_table(&server.url()));
     println!();
@@ -259,6 +305,15 @@ fn serve(
         eprint!("{}", request_summary(&server));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `  fault: SPEC` per configured fault.
+fn fault_lines(server: &MockServer) -> String {
+    server
+        .faults()
+        .iter()
+        .map(|status| format!("  fault: {}\n", status.fault))
+        .collect()
 }
 
 fn fixture_table(url: &str) -> String {
@@ -283,7 +338,19 @@ fn request_summary(server: &MockServer) -> String {
     let mut summary = format!("qovery-mock: {} request(s) received:\n", requests.len());
     for request in requests {
         let query = request.query.map(|q| format!("?{q}")).unwrap_or_default();
-        summary.push_str(&format!("{} {}{query}\n", request.method, request.path));
+        let status = request
+            .status
+            .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+        let fault = request
+            .fault
+            .map(|f| format!(" [fault {f}]"))
+            .unwrap_or_default();
+        summary.push_str(&format!(
+            "{:>7.3}s {} {}{query} -> {status}{fault}\n",
+            request.elapsed.as_secs_f64(),
+            request.method,
+            request.path
+        ));
     }
     summary
 }
@@ -337,15 +404,17 @@ fn qovery_deploy_command() -> Wrapped {
 fn run_wrapped(
     runtime: &Runtime,
     config: MockConfig,
+    faults: Vec<Fault>,
     show_requests: bool,
     wrapped: Wrapped,
 ) -> io::Result<ExitCode> {
     let scenario = config.scenario;
-    let server = runtime.block_on(MockServer::spawn(config))?;
+    let server = runtime.block_on(MockServer::builder().config(config).faults(faults).spawn())?;
     eprintln!(
         "qovery-mock listening on {} (scenario: {scenario})",
         server.url()
     );
+    eprint!("{}", fault_lines(&server));
 
     let mut command = tokio::process::Command::new(&wrapped.program);
     command.args(&wrapped.args);
@@ -474,6 +543,19 @@ mod tests {
     }
 
     #[test]
+    fn parses_faults_and_presets() {
+        let cli = parse_ok(&[
+            "--fault",
+            "statuses:429,retry-after=120",
+            "--fault=slow-cancel",
+            "serve",
+        ]);
+        let specs: Vec<String> = cli.faults.iter().map(ToString::to_string).collect();
+        assert_eq!(specs, ["statuses:429,retry-after=120", "cancels:delay=30s"]);
+        assert!(parse_ok(&["demo"]).faults.is_empty());
+    }
+
+    #[test]
     fn rejects_bad_arguments() {
         let error = |list: &[&str]| parse(args(list)).expect_err("should fail");
         assert!(error(&["--scenario", "sad", "serve"]).contains("valid: happy, stale"));
@@ -486,6 +568,8 @@ mod tests {
         assert!(error(&[]).contains("missing command"));
         assert!(error(&["serve", "serve"]).contains("unexpected argument"));
         assert!(error(&["--verbose", "serve"]).contains("unknown option"));
+        assert!(error(&["--fault", "statuses:999", "serve"]).contains("200..=599"));
+        assert!(error(&["--fault", "nope", "serve"]).contains("neither a preset (rate-limited"));
     }
 
     #[test]
@@ -502,5 +586,9 @@ mod tests {
         for scenario in Scenario::ALL {
             assert!(text.contains(scenario.name()), "{scenario}");
         }
+        for preset in PRESETS {
+            assert!(text.contains(preset.name), "{}", preset.name);
+        }
+        assert!(text.contains("deployment-status") && text.contains("after=ENDPOINT"));
     }
 }

@@ -1,16 +1,18 @@
-//! The gate every API request passes: it is recorded, then the scenario's injected failures
-//! and the authentication check apply.
+//! The gate every API request passes: it is recorded, then a configured fault, the scenario's
+//! injected failures and the authentication check apply; the answer's status is recorded too.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::error::ApiError;
+use crate::inject;
 use crate::scenario::Scenario;
 use crate::server::Shared;
 
@@ -33,10 +35,23 @@ pub struct RecordedRequest {
     pub authorization: Option<String>,
     /// The `Content-Type` header.
     pub content_type: Option<String>,
+    /// When it arrived, since the server started (or was last reset). Serialized as
+    /// `elapsed_ms`.
+    #[serde(rename = "elapsed_ms", serialize_with = "millis")]
+    pub elapsed: Duration,
+    /// The status it was answered with; `None` while unanswered, or never answered (a hanging
+    /// fault, or a client that went away first).
+    pub status: Option<u16>,
+    /// The fault applied to it, in the `--fault` syntax.
+    pub fault: Option<String>,
+}
+
+fn millis<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u128(duration.as_millis())
 }
 
 impl RecordedRequest {
-    fn new(parts: &Parts, body: &[u8]) -> Self {
+    fn new(parts: &Parts, body: &[u8], fault: Option<String>) -> Self {
         let header = |name| {
             parts
                 .headers
@@ -55,6 +70,9 @@ impl RecordedRequest {
             body,
             authorization: header(header::AUTHORIZATION),
             content_type: header(header::CONTENT_TYPE),
+            elapsed: Duration::ZERO,
+            status: None,
+            fault,
         }
     }
 }
@@ -85,7 +103,8 @@ fn is_test_hook(path: &str) -> bool {
     path == "/_mock" || path.starts_with("/_mock/")
 }
 
-/// Middleware: record, inject the scenario's failures, check authentication.
+/// Middleware: record, apply a configured fault, inject the scenario's failures, check
+/// authentication, record the answer's status.
 pub(crate) async fn gate(
     State(shared): State<Arc<Shared>>,
     request: Request,
@@ -96,24 +115,34 @@ pub(crate) async fn gate(
     }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
-    let number = shared.record(RecordedRequest::new(
+    let fault = shared.select_fault(parts.method.as_str(), parts.uri.path());
+    let ticket = shared.record(RecordedRequest::new(
         &parts,
         bytes.as_ref().map_or(&[][..], Bytes::as_ref),
+        fault.as_ref().map(ToString::to_string),
     ));
-    let Ok(bytes) = bytes else {
-        return ApiError::bad_request(format!(
-            "the request body is unreadable or larger than {MAX_BODY_BYTES} bytes"
-        ))
-        .into_response();
+    let handle = async {
+        let Ok(bytes) = bytes else {
+            return ApiError::bad_request(format!(
+                "the request body is unreadable or larger than {MAX_BODY_BYTES} bytes"
+            ))
+            .into_response();
+        };
+        if let Some(error) = injected_failure(shared.scenario(), ticket.number) {
+            return error.into_response();
+        }
+        if !authorized(&parts.headers) {
+            return ApiError::Unauthorized.into_response();
+        }
+        next.run(Request::from_parts(parts, Body::from(bytes)))
+            .await
     };
-    if let Some(error) = injected_failure(shared.scenario(), number) {
-        return error.into_response();
-    }
-    if !authorized(&parts.headers) {
-        return ApiError::Unauthorized.into_response();
-    }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let response = match &fault {
+        Some(fault) => inject::answer(fault, handle).await,
+        None => handle.await,
+    };
+    shared.answered(ticket, response.status().as_u16());
+    response
 }
 
 #[cfg(test)]

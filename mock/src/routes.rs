@@ -82,6 +82,10 @@ pub(crate) fn api(shared: Arc<Shared>) -> axum::Router {
         .route("/database/{id}/status", status_of(ServiceType::Database))
         .route("/_mock/requests", get(recorded_requests))
         .route("/_mock/reset", post(reset))
+        .route(
+            "/_mock/faults",
+            get(list_faults).post(add_faults).delete(clear_faults),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
@@ -372,6 +376,45 @@ async fn recorded_requests(State(shared): AppState) -> Json<Vec<RecordedRequest>
 async fn reset(State(shared): AppState) -> Json<Value> {
     shared.reset();
     Json(json!({ "message": "state reset" }))
+}
+
+/// `GET /_mock/faults`: `{"faults": [{"spec", "counted", "applied"}]}`.
+async fn list_faults(State(shared): AppState) -> Json<Value> {
+    let faults: Vec<Value> = shared
+        .faults()
+        .into_iter()
+        .map(|status| {
+            json!({
+                "spec": status.fault.to_string(),
+                "counted": status.counted,
+                "applied": status.applied,
+            })
+        })
+        .collect();
+    Json(json!({ "faults": faults }))
+}
+
+/// `POST /_mock/faults` with `{"faults": ["SPEC or PRESET", ...]}`: adds them (all or none).
+async fn add_faults(State(shared): AppState, body: Bytes) -> ApiResult<Json<Value>> {
+    let specs: Vec<String> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| serde_json::from_value(body.get("faults")?.clone()).ok())
+        .ok_or_else(|| ApiError::bad_request("expected {\"faults\": [\"SPEC or PRESET\", ...]}"))?;
+    let mut faults = Vec::new();
+    for spec in &specs {
+        faults.extend(
+            crate::parse_faults(spec).map_err(|error| ApiError::bad_request(error.to_string()))?,
+        );
+    }
+    let added = faults.len();
+    shared.add_faults(faults);
+    Ok(Json(json!({ "added": added })))
+}
+
+/// `DELETE /_mock/faults`: removes every fault.
+async fn clear_faults(State(shared): AppState) -> Json<Value> {
+    shared.clear_faults();
+    Json(json!({ "message": "faults cleared" }))
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {

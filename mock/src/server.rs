@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use crate::clock::Clock;
 use crate::environments::{Environments, MockEnvironment};
+use crate::fault::{self, Fault, Slot};
 use crate::record::RecordedRequest;
 use crate::routes;
 use crate::scenario::Scenario;
@@ -41,23 +42,63 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A fault the server holds, with its counters (see [`MockServer::faults`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultStatus {
+    /// The fault.
+    pub fault: Fault,
+    /// Matching calls counted so far (after its `after` endpoint was called, if it has one).
+    pub counted: usize,
+    /// Calls it was applied to.
+    pub applied: usize,
+}
+
+/// Where a recorded request sits in the log, to add its answer later.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ticket {
+    generation: u64,
+    index: usize,
+    /// The request's 1-based number since the last reset.
+    pub number: usize,
+}
+
+#[derive(Debug)]
+struct Log {
+    /// Bumped by each reset, so an answer never lands on a request of a later generation.
+    generation: u64,
+    epoch: Instant,
+    requests: Vec<RecordedRequest>,
+}
+
+impl Log {
+    fn new() -> Log {
+        Log {
+            generation: 0,
+            epoch: Instant::now(),
+            requests: Vec::new(),
+        }
+    }
+}
+
 /// State shared by the request handlers and the [`MockServer`] handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
     config: MockConfig,
     world: Mutex<World>,
-    log: Mutex<Vec<RecordedRequest>>,
+    log: Mutex<Log>,
+    faults: Mutex<Vec<Slot>>,
     /// Clones of the fixture environment (see `environments.rs`).
     environments: Mutex<Environments>,
 }
 
 impl Shared {
-    fn new(config: MockConfig) -> Self {
+    fn new(config: MockConfig, faults: Vec<Fault>) -> Self {
         let world = Mutex::new(Self::fresh_world(&config));
         Shared {
             config,
             world,
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(Log::new()),
+            faults: Mutex::new(faults.into_iter().map(Slot::new).collect()),
             environments: Mutex::new(Environments::default()),
         }
     }
@@ -69,7 +110,9 @@ impl Shared {
         Shared {
             config: self.config.clone(),
             world: Mutex::new(world),
-            log: Mutex::new(Vec::new()),
+            // A clone's requests are recorded, and faults applied, by the root's gate.
+            log: Mutex::new(Log::new()),
+            faults: Mutex::new(Vec::new()),
             environments: Mutex::new(Environments::default()),
         }
     }
@@ -96,22 +139,139 @@ impl Shared {
         f(&mut world, now)
     }
 
-    /// Appends to the request log; returns the request's 1-based number.
-    pub(crate) fn record(&self, request: RecordedRequest) -> usize {
+    /// Appends to the request log, stamped with the time since the server started (or was
+    /// reset).
+    pub(crate) fn record(&self, mut request: RecordedRequest) -> Ticket {
         let mut log = lock(&self.log);
-        log.push(request);
-        log.len()
+        request.elapsed = log.epoch.elapsed();
+        log.requests.push(request);
+        Ticket {
+            generation: log.generation,
+            index: log.requests.len() - 1,
+            number: log.requests.len(),
+        }
+    }
+
+    /// Notes the status a recorded request was answered with.
+    pub(crate) fn answered(&self, ticket: Ticket, status: u16) {
+        let mut log = lock(&self.log);
+        if log.generation == ticket.generation {
+            if let Some(request) = log.requests.get_mut(ticket.index) {
+                request.status = Some(status);
+            }
+        }
     }
 
     pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.log).clone()
+        lock(&self.log).requests.clone()
     }
 
-    /// Back to the initial state, with an empty request log; time starts again from now.
+    /// The fault to apply to this request, if any; counts it against every fault.
+    pub(crate) fn select_fault(&self, method: &str, path: &str) -> Option<Fault> {
+        fault::select(&mut lock(&self.faults), method, path)
+    }
+
+    pub(crate) fn add_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        lock(&self.faults).extend(faults.into_iter().map(Slot::new));
+    }
+
+    pub(crate) fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
+    pub(crate) fn faults(&self) -> Vec<FaultStatus> {
+        lock(&self.faults)
+            .iter()
+            .map(|slot| FaultStatus {
+                fault: slot.fault.clone(),
+                counted: slot.counted,
+                applied: slot.applied,
+            })
+            .collect()
+    }
+
+    /// Back to the initial state, with an empty request log and the faults' counters at zero;
+    /// time starts again from now.
     pub(crate) fn reset(&self) {
         *lock(&self.world) = Self::fresh_world(&self.config);
-        lock(&self.log).clear();
+        {
+            let mut log = lock(&self.log);
+            log.generation += 1;
+            log.epoch = Instant::now();
+            log.requests.clear();
+        }
+        lock(&self.faults).iter_mut().for_each(Slot::restart);
         *lock(&self.environments) = Environments::default();
+    }
+}
+
+/// Builds a [`MockServer`]: the scenario, the step, faults, the address.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use std::time::Duration;
+/// use qovery_mock::{Endpoint, Fault, MockServer, Scenario};
+///
+/// let server = MockServer::builder()
+///     .scenario(Scenario::Stuck)
+///     .step(Duration::from_millis(200))
+///     // After the deploy, every status poll answers 429 with `Retry-After: 120`.
+///     .fault(Fault::on(Endpoint::statuses()).after(Endpoint::deploys()).status(429).retry_after(120))
+///     .spawn()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct MockBuilder {
+    config: MockConfig,
+    faults: Vec<Fault>,
+    addr: SocketAddr,
+}
+
+impl MockBuilder {
+    /// The whole configuration at once.
+    pub fn config(mut self, config: MockConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The scenario to play (default `happy`).
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.config.scenario = scenario;
+        self
+    }
+
+    /// The state machine's step (default 1.5 s).
+    pub fn step(mut self, step: Duration) -> Self {
+        self.config.step = step;
+        self
+    }
+
+    /// Adds a fault. Faults are tried in the order added; the first whose window covers a
+    /// request applies.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.faults.push(fault);
+        self
+    }
+
+    /// Adds several faults (e.g. a preset's: `Preset::find("rate-limited")`).
+    pub fn faults(mut self, faults: impl IntoIterator<Item = Fault>) -> Self {
+        self.faults.extend(faults);
+        self
+    }
+
+    /// Listens on `addr` instead of a free port of 127.0.0.1.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Starts the server.
+    ///
+    /// # Errors
+    /// When the address cannot be bound or the server thread cannot be started.
+    pub async fn spawn(self) -> io::Result<MockServer> {
+        MockServer::start(self.addr, self.config, self.faults)
     }
 }
 
@@ -127,12 +287,25 @@ pub struct MockServer {
 }
 
 impl MockServer {
+    /// A builder, for a server with faults (or any other setting).
+    pub fn builder() -> MockBuilder {
+        MockBuilder {
+            config: MockConfig::default(),
+            faults: Vec::new(),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        }
+    }
+
     /// Starts a server on an ephemeral port of 127.0.0.1.
     ///
     /// # Errors
     /// When the socket cannot be bound or the server thread cannot be started.
     pub async fn spawn(config: MockConfig) -> io::Result<MockServer> {
-        Self::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config)
+        Self::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            config,
+            Vec::new(),
+        )
     }
 
     /// Starts a server on `addr` (port 0 picks a free one).
@@ -141,14 +314,14 @@ impl MockServer {
     /// When `addr` cannot be bound (e.g. the port is in use) or the server thread cannot be
     /// started.
     pub async fn spawn_on(addr: SocketAddr, config: MockConfig) -> io::Result<MockServer> {
-        Self::start(addr, config)
+        Self::start(addr, config, Vec::new())
     }
 
-    fn start(addr: SocketAddr, config: MockConfig) -> io::Result<MockServer> {
+    fn start(addr: SocketAddr, config: MockConfig, faults: Vec<Fault>) -> io::Result<MockServer> {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config));
+        let shared = Arc::new(Shared::new(config, faults));
         let app = routes::router(Arc::clone(&shared));
 
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -214,9 +387,25 @@ impl MockServer {
             .with_environments(|environments| environments.describe())
     }
 
-    /// Restores the initial state and clears the request log (same as `POST /_mock/reset`).
+    /// Restores the initial state, clears the request log and restarts the faults' counters
+    /// (same as `POST /_mock/reset`). The faults stay.
     pub fn reset(&self) {
         self.shared.reset();
+    }
+
+    /// Adds a fault while the server runs (after the ones it has).
+    pub fn inject(&self, fault: Fault) {
+        self.shared.add_faults([fault]);
+    }
+
+    /// Removes every fault.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
+    /// The faults, in order, with how many calls each counted and was applied to.
+    pub fn faults(&self) -> Vec<FaultStatus> {
+        self.shared.faults()
     }
 }
 

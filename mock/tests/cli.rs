@@ -74,3 +74,118 @@ fn help_lists_the_scenarios() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn serve_plays_the_faults_given_and_shows_them_with_the_requests() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = mock()
+        .args([
+            "--show-requests",
+            "--fault",
+            "statuses:503,retry-after=7,times=1",
+            "--fault",
+            "slow-cancel",
+            "serve",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut header = String::new();
+    while !header.contains("fault: cancels:delay=30s") {
+        let mut line = String::new();
+        assert_ne!(
+            stdout.read_line(&mut line).expect("readable"),
+            0,
+            "{header}"
+        );
+        header.push_str(&line);
+    }
+    assert!(
+        header.contains("fault: statuses:503,retry-after=7,times=1"),
+        "{header}"
+    );
+    let url = header
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .expect("the URL is printed")
+        .to_owned();
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let statuses = format!(
+        "{url}/environment/{}/statuses",
+        qovery_mock::ids::ENVIRONMENT
+    );
+    let http = reqwest::Client::new();
+    let first = http
+        .get(&statuses)
+        .header("authorization", "Token t")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(first.status().as_u16(), 503);
+    assert_eq!(first.headers()["retry-after"], "7");
+    let second = http
+        .get(&statuses)
+        .header("authorization", "Token t")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(second.status().as_u16(), 200);
+
+    // Ctrl-C stops `serve`, which then prints the requests.
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let output = child.wait_with_output().expect("exits");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("2 request(s) received"), "{stderr}");
+    assert!(
+        stderr.contains("/statuses -> 503 [fault statuses:503,retry-after=7,times=1]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/statuses -> 200\n"), "{stderr}");
+}
+
+#[test]
+fn a_bad_fault_exits_2_naming_it() {
+    let output = mock()
+        .args(["--fault", "statuses:hang,body=enormous", "serve"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad fault `statuses:hang,body=enormous`: unknown body `enormous`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_readme_documents_every_preset_and_scenario() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("mock/README.md");
+    for preset in qovery_mock::PRESETS {
+        let row = readme
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}` |", preset.name)))
+            .unwrap_or_else(|| panic!("no README row for preset {}", preset.name));
+        let first = preset.specs[0]
+            .split(",location=")
+            .next()
+            .unwrap_or_default();
+        assert!(row.contains(first), "{row} vs {first}");
+    }
+    for scenario in qovery_mock::Scenario::ALL {
+        assert!(
+            readme.contains(&format!("| `{scenario}` |")),
+            "no README row for scenario {scenario}"
+        );
+    }
+}
