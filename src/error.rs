@@ -42,6 +42,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
+            // A call cut by the deadline is the run's timeout, in every phase (the preflight
+            // included), never an API failure.
+            Error::Api(ApiError::DeadlineReached { .. }) => code::TIMEOUT,
             Error::Input(_) | Error::Output(_) => code::BAD_INPUT,
             Error::Api(_) | Error::Busy { .. } => code::API,
             Error::Interrupted(_) => code::CANCELLED,
@@ -51,6 +54,7 @@ impl Error {
     /// A short title for the `::error title=…::` annotation.
     pub fn title(&self) -> &'static str {
         match self {
+            Error::Api(ApiError::DeadlineReached { .. }) => "qovery-deploy: timeout",
             Error::Input(_) => "qovery-deploy: bad input",
             Error::Api(_) => "qovery-deploy: Qovery API error",
             Error::Busy { .. } => "qovery-deploy: environment busy",

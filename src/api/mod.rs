@@ -1,6 +1,18 @@
 //! The Qovery API client: one `reqwest` client (rustls with embedded roots), a timeout on every
 //! attempt, `Token`/`Bearer` auth, and retries with jittered exponential backoff for transient
-//! failures only (429, 5xx, network), honouring `Retry-After` and bounded by the run's deadline.
+//! failures only (429, 5xx, network, an unreadable body on a read), honouring `Retry-After` and
+//! bounded by the run's deadline.
+//!
+//! Three rules hold for every call, whatever the server answers:
+//! - **The deadline is absolute**: a call still in flight at the client's deadline is cut, and
+//!   that is [`ApiError::DeadlineReached`] (the run's timeout), never an API failure.
+//! - **Bodies are bounded**: an answer larger than [`MAX_BODY_BYTES`] (announced or streamed) is
+//!   not read further ([`ApiError::TooLarge`]); memory stays small against an endless body.
+//! - **Redirects are never followed**: a 3xx is [`ApiError::Redirect`]. A write must reach the
+//!   API it was meant for, and a read that is redirected points at a wrong `api-url`.
+//!
+//! Numbers from headers (`Retry-After`, `X-RateLimit-Reset`) use saturating arithmetic: no value
+//! can panic or overflow a deadline.
 
 pub mod types;
 
@@ -30,6 +42,13 @@ const MAX_RETRIES: usize = 6;
 /// Once the API has answered, the usual retries apply.
 const FIRST_CONTACT_RETRIES: usize = 2;
 const FIRST_CONTACT_WAIT: Duration = Duration::from_millis(500);
+/// The shortest wait before a retry, whatever `Retry-After` says.
+const MIN_BACKOFF: Duration = Duration::from_secs(1);
+/// The largest answer read, in bytes. Qovery's largest answers (`/statuses` of a big
+/// environment) are tens of KiB; anything past this is not an answer to parse.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How much of an error answer is read: only its message is used.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// One API call, for messages: `POST /environment/…/service/deploy`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +90,8 @@ pub enum ApiError {
         status: u16,
         message: String,
         retried: Retried,
+        /// What `Retry-After` (or `X-RateLimit-Reset`) asked for, if anything.
+        retry_after: Option<Duration>,
     },
     #[error("{call}: {message}{retried}")]
     Transport {
@@ -90,6 +111,21 @@ pub enum ApiError {
         cause: String,
         retried: Retried,
     },
+    #[error(
+        "{call}: the answer is larger than {limit} bytes and was not read\n  hint: check that `api-url` points at the Qovery API"
+    )]
+    TooLarge { call: Call, limit: usize },
+    #[error(
+        "{call}: HTTP {status} redirect to {location}, not followed{why}\n  hint: set `api-url` to the address the Qovery API answers on (redirects are never followed)"
+    )]
+    Redirect {
+        call: Call,
+        status: u16,
+        location: String,
+        why: &'static str,
+    },
+    #[error("{call}: no answer before the deadline (the run's timeout)")]
+    DeadlineReached { call: Call },
 }
 
 impl ApiError {
@@ -100,15 +136,64 @@ impl ApiError {
             ApiError::NotFound { .. } => Some(404),
             ApiError::Conflict { .. } => Some(409),
             ApiError::BadRequest { .. } => Some(400),
-            ApiError::Status { status, .. } => Some(*status),
-            ApiError::Transport { .. } | ApiError::Decode { .. } | ApiError::Unreachable { .. } => {
-                None
-            }
+            ApiError::Status { status, .. } | ApiError::Redirect { status, .. } => Some(*status),
+            ApiError::Transport { .. }
+            | ApiError::Decode { .. }
+            | ApiError::Unreachable { .. }
+            | ApiError::TooLarge { .. }
+            | ApiError::DeadlineReached { .. } => None,
         }
     }
 
     pub fn is_conflict(&self) -> bool {
         self.status() == Some(409)
+    }
+
+    /// The call that failed.
+    pub fn call(&self) -> &Call {
+        match self {
+            ApiError::Unauthorized { call }
+            | ApiError::Forbidden { call, .. }
+            | ApiError::NotFound { call, .. }
+            | ApiError::Conflict { call, .. }
+            | ApiError::BadRequest { call, .. }
+            | ApiError::Status { call, .. }
+            | ApiError::Transport { call, .. }
+            | ApiError::Decode { call, .. }
+            | ApiError::Unreachable { call, .. }
+            | ApiError::TooLarge { call, .. }
+            | ApiError::Redirect { call, .. }
+            | ApiError::DeadlineReached { call } => call,
+        }
+    }
+
+    /// What the server asked to wait before the next call (`Retry-After`), if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The kind of failure, in a few words, for a line that counts the failures of one kind
+    /// (`HTTP 503`, `timed out`, `unreadable answer`).
+    pub fn kind(&self) -> String {
+        match self {
+            ApiError::Transport { message, .. } if message.ends_with("(timed out)") => {
+                "timed out".to_string()
+            }
+            ApiError::Transport { .. } | ApiError::Unreachable { .. } => {
+                "connection failed".to_string()
+            }
+            ApiError::Decode { .. } => "unreadable answer".to_string(),
+            ApiError::TooLarge { limit, .. } => format!("answer larger than {limit} bytes"),
+            ApiError::Redirect { status, .. } => format!("HTTP {status} redirect"),
+            ApiError::DeadlineReached { .. } => "deadline reached".to_string(),
+            other => match other.status() {
+                Some(status) => format!("HTTP {status}"),
+                None => "failed".to_string(),
+            },
+        }
     }
 }
 
@@ -149,7 +234,10 @@ enum Attempt {
         status: StatusCode,
         retry_after: Option<Duration>,
         body: String,
+        location: Option<String>,
     },
+    /// The body is larger than the limit (announced or read so far).
+    TooLarge { limit: usize },
 }
 
 impl Attempt {
@@ -188,6 +276,8 @@ impl Attempt {
 
     fn is_transient(&self, idempotency: Idempotency) -> bool {
         match (self, idempotency) {
+            (Attempt::TooLarge { .. }, Idempotency::Safe) => true,
+            (Attempt::TooLarge { .. }, Idempotency::Unsafe) => false,
             (Attempt::Transport { .. }, Idempotency::Safe) => true,
             (Attempt::Transport { connect, .. }, Idempotency::Unsafe) => *connect,
             (Attempt::Status { status, .. }, Idempotency::Safe) => {
@@ -203,7 +293,7 @@ impl Attempt {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             Attempt::Status { retry_after, .. } => *retry_after,
-            Attempt::Transport { .. } => None,
+            Attempt::Transport { .. } | Attempt::TooLarge { .. } => None,
         }
     }
 
@@ -227,9 +317,25 @@ impl Attempt {
                 message,
                 retried,
             },
-            Attempt::Status { status, body, .. } => {
+            Attempt::TooLarge { limit } => ApiError::TooLarge { call, limit },
+            Attempt::Status {
+                status,
+                body,
+                retry_after,
+                location,
+            } => {
                 let message = error_message(&body);
                 match status.as_u16() {
+                    300..=399 => ApiError::Redirect {
+                        why: if call.method == Method::GET {
+                            ""
+                        } else {
+                            " (a write is never redirected)"
+                        },
+                        call,
+                        status: status.as_u16(),
+                        location: location.unwrap_or_else(|| "(no Location)".to_string()),
+                    },
                     400 => ApiError::BadRequest { call, message },
                     401 => ApiError::Unauthorized { call },
                     403 => ApiError::Forbidden { call, message },
@@ -240,11 +346,40 @@ impl Attempt {
                         status,
                         message,
                         retried,
+                        retry_after,
                     },
                 }
             }
         }
     }
+}
+
+/// Text from a header or a body, made safe to print on one line: control characters dropped,
+/// at most `max` characters.
+fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect()
+}
+
+/// Reads a body up to `limit` bytes: an announced or streamed larger one is refused without being
+/// read further (memory stays bounded, whatever the server sends).
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, Attempt> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(Attempt::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Attempt::transport)? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(Attempt::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The `message` of an error body, else its first 300 characters (`: …`, or empty).
@@ -257,7 +392,7 @@ fn error_message(body: &str) -> String {
                 .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
         })
         .unwrap_or_else(|| body.trim().chars().take(300).collect());
-    let text = text.replace(['\n', '\r'], " ");
+    let text = printable(&text, 300);
     if text.is_empty() {
         text
     } else {
@@ -351,6 +486,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
             .tls_certs_only(roots)
             .build()
             .map_err(|e| {
@@ -362,7 +498,7 @@ impl Client {
             auth: authorization(token)?,
             deadline,
             backoff: ExponentialBuilder::default()
-                .with_min_delay(Duration::from_secs(1))
+                .with_min_delay(MIN_BACKOFF)
                 .with_max_delay(Duration::from_secs(30))
                 .with_factor(2.0)
                 .with_jitter()
@@ -381,12 +517,21 @@ impl Client {
         backoff: Option<Duration>,
     ) -> Option<Duration> {
         let wait = if error.is_unreachable() && !self.answered.load(Ordering::Relaxed) {
-            (attempt <= FIRST_CONTACT_RETRIES).then(|| FIRST_CONTACT_WAIT * attempt as u32)?
+            let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
+            (attempt as usize <= FIRST_CONTACT_RETRIES)
+                .then(|| FIRST_CONTACT_WAIT.saturating_mul(attempt))?
         } else {
-            error.retry_after().unwrap_or(backoff?)
+            // Retry-After is honoured, but never below the minimum backoff: "now", 0 or a date in
+            // the past must not turn the retries into a burst.
+            let backoff = backoff?;
+            error
+                .retry_after()
+                .map_or(backoff, |asked| asked.max(MIN_BACKOFF))
         };
-        // A wait that ends past the deadline is no retry at all: give up now and say why.
-        (Instant::now() + wait < self.deadline).then_some(wait)
+        // A wait that ends past the deadline is no retry at all: give up now and say why. Compared
+        // with the time left, never added to now: no header value can overflow.
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        (wait < left).then_some(wait)
     }
 
     /// The same client with another deadline (a cancel after the timeout gets a short budget of its own).
@@ -397,12 +542,18 @@ impl Client {
         }
     }
 
-    /// The same client without retries: for the few seconds a CI runner gives after a cancel signal.
+    /// The same client without retries (one attempt per call): for the few seconds a CI runner
+    /// gives after a cancel signal, and for the polls of a wait, where the next tick is the retry.
     pub fn without_retries(&self) -> Client {
         Client {
-            backoff: self.backoff.with_max_times(1),
+            backoff: self.backoff.with_max_times(0),
             ..self.clone()
         }
+    }
+
+    /// The deadline every call of this client ends by.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     async fn send(
@@ -423,8 +574,9 @@ impl Client {
         let attempt = || {
             attempts.set(attempts.get() + 1);
             let remaining = self.deadline.saturating_duration_since(Instant::now());
-            // Never let one attempt outlive the deadline by much, but leave it time to answer.
-            let timeout = ATTEMPT_TIMEOUT.min(remaining.max(Duration::from_secs(3)));
+            // The deadline itself cuts the call (below); this timeout only bounds an attempt that
+            // has more time than it should take.
+            let timeout = ATTEMPT_TIMEOUT.min(remaining.saturating_add(Duration::from_secs(1)));
             let mut request = self
                 .http
                 .request(method.clone(), &url)
@@ -443,18 +595,31 @@ impl Client {
                 answered.store(true, Ordering::Relaxed);
                 let status = response.status();
                 if status.is_success() {
-                    return Ok(response.bytes().await.map_err(Attempt::transport)?.to_vec());
+                    return match read_body(response, MAX_BODY_BYTES).await {
+                        Ok(body) => Ok(body),
+                        // A write was accepted whatever its body: an unreadable one is no body.
+                        Err(_) if idempotency == Idempotency::Unsafe => Ok(Vec::new()),
+                        Err(error) => Err(error),
+                    };
                 }
                 let retry_after = retry_after(response.headers());
-                let body = response.text().await.unwrap_or_default();
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .map(|value| printable(&String::from_utf8_lossy(value.as_bytes()), 200));
+                let body = read_body(response, MAX_ERROR_BODY_BYTES)
+                    .await
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default();
                 Err(Attempt::Status {
                     status,
                     retry_after,
                     body,
+                    location,
                 })
             }
         };
-        let result = attempt
+        let retried = attempt
             .retry(self.backoff)
             .sleep(tokio::time::sleep)
             .when(|e: &Attempt| e.is_transient(idempotency))
@@ -468,12 +633,18 @@ impl Client {
                     } if *timed_out => format!("{cause} (timed out)"),
                     Attempt::Transport { cause, .. } => cause.clone(),
                     Attempt::Status { status, .. } => format!("HTTP {}", status.as_u16()),
+                    Attempt::TooLarge { limit } => format!("answer larger than {limit} bytes"),
                 };
                 eprintln!("  retrying {call} in {:.1}s ({what})", wait.as_secs_f64());
-            })
-            .await;
-        let first_contact = (!self.answered.load(Ordering::Relaxed)).then_some(self.base.as_str());
-        result.map_err(|e| e.into_error(call.clone(), attempts.get(), first_contact))
+            });
+        match tokio::time::timeout_at(self.deadline.into(), retried).await {
+            Ok(result) => {
+                let first_contact =
+                    (!self.answered.load(Ordering::Relaxed)).then_some(self.base.as_str());
+                result.map_err(|e| e.into_error(call.clone(), attempts.get(), first_contact))
+            }
+            Err(_) => Err(ApiError::DeadlineReached { call }),
+        }
     }
 
     async fn get<T: DeserializeOwned>(
@@ -562,14 +733,10 @@ impl Client {
         request: &DeployAllRequest,
     ) -> Result<EnvironmentStatus, ApiError> {
         let path = format!("/environment/{environment_id}/service/deploy");
-        let call = Call {
-            method: Method::POST,
-            path: path.clone(),
-        };
         let bytes = self
             .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
             .await?;
-        decode_accepted(call, &bytes)
+        Ok(decode_accepted(&bytes))
     }
 
     // --- Cancel --------------------------------------------------------------------------------
@@ -639,10 +806,6 @@ impl Client {
             JobAction::Redeploy => ("redeploy", None),
         };
         let path = format!("/job/{job_id}/{verb}");
-        let call = Call {
-            method: Method::POST,
-            path: path.clone(),
-        };
         let query: Vec<(&str, &str)> = event
             .map(|e| ("forceEvent", e.as_str()))
             .into_iter()
@@ -650,7 +813,7 @@ impl Client {
         let bytes = self
             .write(Method::POST, path, &query, body, Idempotency::Unsafe)
             .await?;
-        decode_accepted(call, &bytes)
+        Ok(decode_accepted(&bytes))
     }
 
     // --- Deployment stages -----------------------------------------------------------------------
@@ -713,14 +876,10 @@ impl Client {
         request: &CloneEnvironmentRequest,
     ) -> Result<Environment, ApiError> {
         let path = format!("/environment/{blueprint_id}/clone");
-        let call = Call {
-            method: Method::POST,
-            path: path.clone(),
-        };
         let bytes = self
             .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
             .await?;
-        decode_accepted(call, &bytes)
+        Ok(decode_accepted(&bytes))
     }
 
     /// `GET /environment/{id}/link`: the addresses the environment's services answer at.
@@ -742,12 +901,12 @@ impl Client {
     }
 }
 
-/// A write's answer: an empty body is still an acceptance (the spec says 202, and any 2xx counts).
-fn decode_accepted<T: DeserializeOwned + Default>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    decode(call, bytes)
+/// A write's answer: any 2xx is an acceptance (the spec says 202), so a body that is empty, cut
+/// or not the expected JSON is no body, never an error: the write happened, and reporting it
+/// failed would leave its deployment running unfollowed. The caller sees the missing fields (no
+/// request id) and says so.
+fn decode_accepted<T: DeserializeOwned + Default>(bytes: &[u8]) -> T {
+    serde_json::from_slice(bytes).unwrap_or_default()
 }
 
 fn decode<T: DeserializeOwned>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {
@@ -811,6 +970,7 @@ mod tests {
             status: StatusCode::from_u16(s).unwrap(),
             retry_after: None,
             body: String::new(),
+            location: None,
         };
         for s in [429, 500, 502, 503, 504] {
             assert!(status(s).is_transient(Idempotency::Safe), "{s}");
