@@ -5,6 +5,15 @@
 //!   finished is never the one cancelled.
 //! - Ours still waits in the queue behind someone else's: `POST /deploymentQueue/{R}/cancelDeployment`.
 //! - A 409 answer: read the status once more and report what is true.
+//! - No request id (Qovery's answer had none): nothing is cancelled. A new execution in the
+//!   environment is no proof that it is ours; the log says so and links the console.
+//!
+//! The environment-level cancel is sent only when the status read right before names our request
+//! id ([`Tracker::proves_ours`]).
+//!
+//! Time: after a signal, the whole cancel (its reads included) ends within
+//! [`crate::signal::AFTER_SIGNAL`] of the signal; after the timeout it has
+//! [`CANCEL_BUDGET_AFTER_TIMEOUT`], cut short the same way by a signal arriving meanwhile.
 //!
 //! (`command: cancel`, which cancels whatever runs in the environment, is [`crate::commands::cancel`].)
 
@@ -15,22 +24,23 @@ use crate::api::{ApiError, Client};
 use crate::ci::Ci;
 use crate::inputs::Config;
 use crate::report::{Report, RunResult};
+use crate::signal::{AFTER_SIGNAL, Shutdown};
 use crate::wait::{Stop, Tracker};
 
 /// How long a cancel may take after the timeout passed: the step's budget is spent, but leaving our
 /// deployment running would be worse.
 pub const CANCEL_BUDGET_AFTER_TIMEOUT: Duration = Duration::from_secs(20);
-/// GitHub sends SIGTERM 7.5 s after SIGINT and kills 2.5 s later: the cancel must fit well inside.
-pub const CANCEL_BUDGET_AFTER_SIGNAL: Duration = Duration::from_secs(6);
 
 /// The client a cancel uses after a wait stopped: a budget of its own, and no retries when the
-/// runner is about to kill us.
-pub fn cancel_client(client: &Client, stop: Stop) -> Client {
-    match stop {
-        Stop::TimedOut => client.with_deadline(Instant::now() + CANCEL_BUDGET_AFTER_TIMEOUT),
-        Stop::Interrupted(_) => client
-            .with_deadline(Instant::now() + CANCEL_BUDGET_AFTER_SIGNAL)
+/// runner is about to kill us (the budget then counts from the signal).
+pub fn cancel_client(client: &Client, stop: Stop, shutdown: &Shutdown) -> Client {
+    let now = Instant::now();
+    match (stop, shutdown.received_at()) {
+        (Stop::Interrupted(_), Some(signal)) => client
+            .with_deadline(signal.at.into_std() + AFTER_SIGNAL)
             .without_retries(),
+        (Stop::Interrupted(_), None) => client.with_deadline(now + AFTER_SIGNAL).without_retries(),
+        (Stop::TimedOut, _) => client.with_deadline(now + CANCEL_BUDGET_AFTER_TIMEOUT),
     }
 }
 
@@ -43,15 +53,23 @@ pub enum Cancelled {
     NothingToCancel(String),
     /// The cancel could not be confirmed.
     Unconfirmed(String),
+    /// Nothing was cancelled: the deployment cannot be identified as ours.
+    Unidentified(String),
 }
 
 impl Cancelled {
     pub fn describe(&self) -> &str {
         match self {
-            Cancelled::Requested(s) | Cancelled::NothingToCancel(s) | Cancelled::Unconfirmed(s) => {
-                s
-            }
+            Cancelled::Requested(s)
+            | Cancelled::NothingToCancel(s)
+            | Cancelled::Unconfirmed(s)
+            | Cancelled::Unidentified(s) => s,
         }
+    }
+
+    /// Whether our deployment may still be running after this.
+    pub fn may_still_run(&self) -> bool {
+        matches!(self, Cancelled::Unconfirmed(_) | Cancelled::Unidentified(_))
     }
 }
 
@@ -63,10 +81,11 @@ pub async fn cancel_all(
     environment_id: &str,
     trackers: &[&Tracker],
     force: bool,
+    console: Option<&str>,
 ) -> Vec<Cancelled> {
     let mut outcomes = Vec::with_capacity(trackers.len());
     for tracker in trackers.iter().rev() {
-        outcomes.push(cancel_own(client, environment_id, tracker, force).await);
+        outcomes.push(cancel_own(client, environment_id, tracker, force, console).await);
     }
     outcomes.reverse();
     outcomes
@@ -77,11 +96,31 @@ pub async fn cancel_own(
     environment_id: &str,
     tracker: &Tracker,
     force: bool,
+    console: Option<&str>,
 ) -> Cancelled {
+    if tracker.request_id().is_none() {
+        return Cancelled::Unidentified(format!(
+            "nothing was cancelled: Qovery gave no deployment request id, so the deployment cannot be identified as ours (a new execution in the environment may be someone else's); it may still be running, check it in the Qovery console{}",
+            console.map(|url| format!(": {url}")).unwrap_or_default()
+        ));
+    }
     match try_cancel(client, environment_id, tracker, force).await {
         Ok(done) => done,
-        Err(error) => Cancelled::Unconfirmed(format!("the cancel could not be confirmed: {error}")),
+        Err(ApiError::DeadlineReached { .. }) => Cancelled::Unconfirmed(format!(
+            "the cancel of deployment request {} got no answer in time; the deployment may still be running{}",
+            tracker.request_id().unwrap_or_default(),
+            console.map(|url| format!(": {url}")).unwrap_or_default()
+        )),
+        Err(error) => Cancelled::Unconfirmed(format!(
+            "the cancel could not be confirmed: {}; the deployment may still be running{}",
+            first_line(&error.to_string()),
+            console.map(|url| format!(": {url}")).unwrap_or_default()
+        )),
     }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 async fn try_cancel(
@@ -90,16 +129,13 @@ async fn try_cancel(
     tracker: &Tracker,
     force: bool,
 ) -> Result<Cancelled, ApiError> {
+    let Some(request_id) = tracker.request_id() else {
+        unreachable!("cancel_own checks the request id first");
+    };
     let status = client.status(environment_id).await?;
-    if tracker.holds(&status) {
+    if tracker.proves_ours(&status) {
         return cancel_running(client, environment_id, tracker, &status, force).await;
     }
-    let Some(request_id) = tracker.request_id() else {
-        return Ok(Cancelled::NothingToCancel(
-            "Qovery gave no deployment request id and the environment does not show ours running; nothing was cancelled"
-                .to_string(),
-        ));
-    };
     let queued = client.queued_requests(environment_id).await?;
     if !queued.iter().any(|id| id.eq_ignore_ascii_case(request_id)) {
         return Ok(Cancelled::NothingToCancel(format!(
@@ -114,7 +150,7 @@ async fn try_cancel(
         Err(error) if error.is_conflict() => {
             // It may have left the queue and started in between.
             let status = client.status(environment_id).await?;
-            if tracker.holds(&status) {
+            if tracker.proves_ours(&status) {
                 cancel_running(client, environment_id, tracker, &status, force).await
             } else {
                 Ok(after_conflict(&status, request_id))
@@ -176,21 +212,32 @@ fn after_conflict(status: &EnvironmentStatus, request_id: &str) -> Cancelled {
 
 /// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
 /// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
-/// us within seconds. `environment_id` is the environment the requests were made in (a preview
-/// environment's, for `preview`; `environment-id` otherwise).
+/// us within seconds, so the cancel then ends within [`AFTER_SIGNAL`] of the signal, whatever the
+/// API does (a signal arriving during a timeout's cancel cuts it the same way). `environment_id` is
+/// the environment the requests were made in (a preview environment's, for `preview`;
+/// `environment-id` otherwise).
 pub async fn after_stop(
     stop: Stop,
     config: &Config,
     client: &Client,
     environment_id: &str,
     ci: &Ci,
+    shutdown: &mut Shutdown,
     report: &mut Report,
     trackers: &[&Tracker],
 ) {
     let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
     let outcomes = if cancel {
-        let client = cancel_client(client, stop);
-        cancel_all(&client, environment_id, trackers, config.force_cancel).await
+        cancel_within_budget(
+            stop,
+            config,
+            client,
+            environment_id,
+            shutdown,
+            report,
+            trackers,
+        )
+        .await
     } else {
         Vec::new()
     };
@@ -211,9 +258,82 @@ pub async fn after_stop(
     if cancel {
         note_cancel(ci, report, &outcomes);
     } else {
-        let note = "cancel-on-timeout is false: the deployment was left running".to_string();
+        let note = format!(
+            "cancel-on-timeout is false: the deployment was left running{}",
+            report
+                .console_url
+                .as_deref()
+                .map(|url| format!(" ({url})"))
+                .unwrap_or_default()
+        );
         ci.warning(&note);
         report.cancel_note = Some(note);
+    }
+}
+
+/// A wait that ended early on an answer proving it cannot go on (a revoked token, a deleted
+/// environment): says that our deployment may still be running, and tries the cancel when
+/// `cancel-on-timeout` allows (it may well be refused for the same reason).
+pub async fn after_failure(
+    error: &ApiError,
+    config: &Config,
+    client: &Client,
+    environment_id: &str,
+    ci: &Ci,
+    shutdown: &mut Shutdown,
+    report: &mut Report,
+    trackers: &[&Tracker],
+) {
+    ci.warning(&format!(
+        "the wait stopped: {}; the deployment may still be running{}",
+        first_line(&error.to_string()),
+        report
+            .console_url
+            .as_deref()
+            .map(|url| format!(", check it in the Qovery console: {url}"))
+            .unwrap_or_default()
+    ));
+    if config.cancel_on_timeout {
+        let outcomes = cancel_within_budget(
+            Stop::TimedOut,
+            config,
+            client,
+            environment_id,
+            shutdown,
+            report,
+            trackers,
+        )
+        .await;
+        note_cancel(ci, report, &outcomes);
+    }
+}
+
+/// [`cancel_all`] with the client and the time a `stop` allows.
+async fn cancel_within_budget(
+    stop: Stop,
+    config: &Config,
+    client: &Client,
+    environment_id: &str,
+    shutdown: &mut Shutdown,
+    report: &Report,
+    trackers: &[&Tracker],
+) -> Vec<Cancelled> {
+    let client = cancel_client(client, stop, shutdown);
+    let console = report.console_url.as_deref();
+    let cancel = cancel_all(
+        &client,
+        environment_id,
+        trackers,
+        config.force_cancel,
+        console,
+    );
+    match shutdown.within(AFTER_SIGNAL, cancel).await {
+        Some(outcomes) => outcomes,
+        None => vec![Cancelled::Unconfirmed(format!(
+            "the cancel was cut {}s after the signal, before Qovery confirmed it; the deployment may still be running{}",
+            AFTER_SIGNAL.as_secs(),
+            console.map(|url| format!(": {url}")).unwrap_or_default()
+        ))],
     }
 }
 
@@ -221,7 +341,7 @@ pub async fn after_stop(
 pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
     for outcome in outcomes {
         match outcome {
-            Cancelled::Unconfirmed(text) => ci.warning(text),
+            Cancelled::Unconfirmed(text) | Cancelled::Unidentified(text) => ci.warning(text),
             Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => {
                 ci.progress(&format!("cancel: {text}"))
             }

@@ -72,6 +72,9 @@ pub struct Tracker {
     baseline_execution: Option<String>,
     execution_id: Option<String>,
     seen_running: bool,
+    /// The last state seen that was ours (a status that [`Tracker::holds`], or the request's own
+    /// status): what a stopped run reports, never the 202's `DEPLOYMENT_QUEUED` once more was seen.
+    last_state: Option<State>,
 }
 
 fn same(a: Option<&str>, b: Option<&str>) -> bool {
@@ -85,7 +88,24 @@ impl Tracker {
             baseline_execution,
             execution_id: None,
             seen_running: false,
+            last_state: None,
         }
+    }
+
+    /// The last state of ours actually seen, if any.
+    pub fn last_state(&self) -> Option<&State> {
+        self.last_state.as_ref()
+    }
+
+    /// Whether this status positively shows our request: it names our request id. Unlike
+    /// [`Tracker::holds`], a new execution without a request id is no proof: it is what a cancel
+    /// requires before touching the environment.
+    pub fn proves_ours(&self, status: &EnvironmentStatus) -> bool {
+        self.request_id.is_some()
+            && same(
+                self.request_id.as_deref(),
+                status.deployment_request_id.as_deref(),
+            )
     }
 
     pub fn request_id(&self) -> Option<&str> {
@@ -132,6 +152,7 @@ impl Tracker {
         if self.execution_id.is_none() && new_execution {
             self.execution_id = seen.execution_id.map(str::to_string);
         }
+        self.last_state = Some(seen.state.clone());
         if !seen.state.is_terminal() {
             if matches!(seen.state.class(), StateClass::Queued | StateClass::Running) {
                 self.seen_running = true;
@@ -151,16 +172,29 @@ impl Tracker {
 }
 
 /// Asks the deployment request's own status, for a [`Progress::Confirm`]; `None` when there is no
-/// request id to ask about or the answer has no status.
-pub async fn confirm(pacer: &mut Pacer<'_>, tracker: &Tracker) -> Result<Option<State>, Halt> {
-    let Some(request_id) = tracker.request_id() else {
+/// request id to ask about, the answer has no status, or the read missed (any failure of this
+/// endpoint is a missed tick, a 404 included: the environment is followed on).
+pub async fn confirm(
+    pacer: &mut Pacer<'_>,
+    tracker: &mut Tracker,
+    ci: &Ci,
+) -> Result<Option<State>, Halt> {
+    let Some(request_id) = tracker.request_id().map(str::to_string) else {
         return Ok(None);
     };
-    let client = pacer.watch.client;
+    let client = pacer.poller();
     let confirmed = pacer
-        .call(client.deployment_request_status(request_id))
+        .read(
+            ci,
+            Reading::Request,
+            client.deployment_request_status(&request_id),
+        )
         .await?;
-    Ok(confirmed.status)
+    let state = confirmed.and_then(|c| c.status);
+    if let Some(state) = &state {
+        tracker.last_state = Some(state.clone());
+    }
+    Ok(state)
 }
 
 /// Why a wait stopped before an outcome.
@@ -178,8 +212,12 @@ pub enum Halt {
 }
 
 impl From<ApiError> for Halt {
+    /// A call cut by the deadline is the run's timeout, never an API failure.
     fn from(error: ApiError) -> Self {
-        Halt::Api(error)
+        match error {
+            ApiError::DeadlineReached { .. } => Halt::Stop(Stop::TimedOut),
+            error => Halt::Api(error),
+        }
     }
 }
 
@@ -229,19 +267,131 @@ impl<'a> Watch<'a> {
     }
 }
 
-/// The rhythm of a wait: API calls that give way to a signal, and pauses between polls that end at
-/// the deadline.
+/// What a read during a wait is about, which decides which failures end the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// The environment's status(es): a 404 proves the environment is gone.
+    Environment,
+    /// The deployment request's own status: a 404 proves nothing (the request may not be
+    /// indexed yet, or the endpoint may lag); the environment is followed on.
+    Request,
+}
+
+/// Whether a failed read ends the wait: only an answer proving that waiting cannot go on does
+/// (401/403: the token was revoked or lost its rights; 404 on the environment: it was deleted).
+/// Everything else (429, 5xx, network errors, request timeouts, unreadable, oversized or
+/// redirected answers, a 404 from the request-status endpoint, any other status) is a missed tick.
+pub fn ends_wait(reading: Reading, error: &ApiError) -> bool {
+    match error {
+        ApiError::Unauthorized { .. } | ApiError::Forbidden { .. } => true,
+        ApiError::NotFound { .. } => reading == Reading::Environment,
+        _ => false,
+    }
+}
+
+/// The longest pause between two polls after consecutive missed ticks (unless `Retry-After` or
+/// the poll interval asks for more).
+const MAX_MISS_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Missed ticks, counted by kind: one line when a kind first shows, one line with the counts when
+/// the API answers again or the wait ends. Never a line per retry.
+#[derive(Debug, Default)]
+struct Misses {
+    /// `(call and kind, count)`, in the order first seen, since the last good answer.
+    kinds: Vec<(String, u32)>,
+    /// Consecutive missed ticks.
+    streak: u32,
+    /// What the last miss asked to wait (`Retry-After`).
+    retry_after: Option<Duration>,
+}
+
+impl Misses {
+    fn record(&mut self, ci: &Ci, error: &ApiError, left: Duration) {
+        self.streak = self.streak.saturating_add(1);
+        self.retry_after = error.retry_after();
+        let key = format!("{}: {}", error.call(), error.kind());
+        match self.kinds.iter_mut().find(|(kind, _)| *kind == key) {
+            Some((_, count)) => *count = count.saturating_add(1),
+            None => {
+                let first_line = error.to_string();
+                let first_line = first_line.lines().next().unwrap_or_default();
+                ci.progress(&format!(
+                    "missed tick: {first_line}; the wait goes on ({}s left), repeats of this are counted, not printed",
+                    left.as_secs()
+                ));
+                self.kinds.push((key, 1));
+            }
+        }
+    }
+
+    /// `HTTP 503 ×4, timed out ×1` (without the calls, which the first lines named).
+    fn tally(&self) -> String {
+        self.kinds
+            .iter()
+            .map(|(key, count)| {
+                let kind = key.rsplit(": ").next().unwrap_or(key);
+                format!("{kind} ×{count}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn total(&self) -> u32 {
+        self.kinds.iter().map(|(_, count)| count).sum()
+    }
+
+    /// A good answer: says how many ticks were missed, if any, and starts over.
+    fn recovered(&mut self, ci: &Ci) {
+        if !self.kinds.is_empty() {
+            ci.progress(&format!(
+                "the API answers again after {} missed tick(s): {}",
+                self.total(),
+                self.tally()
+            ));
+        }
+        *self = Misses::default();
+    }
+
+    /// The pause before the next poll: the poll interval, doubled per consecutive miss up to
+    /// [`MAX_MISS_BACKOFF`], never less than what `Retry-After` asked.
+    fn pause(&self, poll_interval: Duration) -> Duration {
+        if self.streak == 0 {
+            return poll_interval;
+        }
+        let doubled = poll_interval.saturating_mul(1 << self.streak.saturating_sub(1).min(5));
+        let backoff = doubled.min(MAX_MISS_BACKOFF.max(poll_interval));
+        backoff.max(self.retry_after.unwrap_or_default())
+    }
+}
+
+/// The rhythm of a wait: API calls that give way to a signal and end at the deadline, missed
+/// ticks counted, and pauses between polls.
 pub struct Pacer<'a> {
     pub watch: Watch<'a>,
     shutdown: &'a mut Shutdown,
+    /// The client without retries: during a wait the next tick is the retry.
+    poll: Client,
+    misses: Misses,
 }
 
 impl<'a> Pacer<'a> {
     pub fn new(watch: Watch<'a>, shutdown: &'a mut Shutdown) -> Pacer<'a> {
-        Pacer { watch, shutdown }
+        let poll = watch.client.without_retries();
+        Pacer {
+            watch,
+            shutdown,
+            poll,
+            misses: Misses::default(),
+        }
     }
 
-    /// One API call, unless a signal arrives first (or already has: then nothing is sent).
+    /// The client a wait reads with: one attempt per call, the run's deadline.
+    pub fn poller(&self) -> Client {
+        self.poll.clone()
+    }
+
+    /// One API call, unless a signal arrives first (or already has: then nothing is sent). A call
+    /// cut by the deadline is [`Stop::TimedOut`].
     pub async fn call<T>(
         &mut self,
         work: impl Future<Output = Result<T, ApiError>>,
@@ -249,17 +399,52 @@ impl<'a> Pacer<'a> {
         Ok(self.shutdown.race(work).await.map_err(interrupted)??)
     }
 
-    /// `GET /environment/{id}/statuses`: the one call per tick.
-    pub async fn statuses(&mut self) -> Result<EnvironmentStatuses, Halt> {
-        let Watch {
-            client,
-            environment_id,
-            ..
-        } = self.watch;
-        self.call(client.statuses(environment_id)).await
+    /// One read of a wait: `Some` answer, `None` for a missed tick (counted and logged by kind),
+    /// or the end of the wait (a signal, the deadline, or an answer that [`ends_wait`]).
+    pub async fn read<T>(
+        &mut self,
+        ci: &Ci,
+        reading: Reading,
+        work: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<Option<T>, Halt> {
+        match self.call(work).await {
+            Ok(answer) => {
+                self.misses.recovered(ci);
+                Ok(Some(answer))
+            }
+            Err(Halt::Api(error)) if !ends_wait(reading, &error) => {
+                let left = self
+                    .watch
+                    .deadline
+                    .saturating_duration_since(Instant::now());
+                self.misses.record(ci, &error, left);
+                Ok(None)
+            }
+            Err(halt) => Err(halt),
+        }
     }
 
-    /// Waits for the next poll; stops at the deadline or on a signal.
+    /// `GET /environment/{id}/statuses`: the one call per tick; `None` for a missed tick.
+    pub async fn statuses(&mut self, ci: &Ci) -> Result<Option<EnvironmentStatuses>, Halt> {
+        let client = self.poller();
+        let environment_id = self.watch.environment_id;
+        self.read(ci, Reading::Environment, client.statuses(environment_id))
+            .await
+    }
+
+    /// The line to print when a wait ends with ticks still being missed: how many, of which kinds.
+    pub fn missed(&self) -> Option<String> {
+        (self.misses.total() > 0).then(|| {
+            format!(
+                "{} tick(s) missed since the last good answer: {}",
+                self.misses.total(),
+                self.misses.tally()
+            )
+        })
+    }
+
+    /// Waits for the next poll (longer after missed ticks, see [`Misses::pause`]); stops at the
+    /// deadline or on a signal.
     pub async fn pause(&mut self) -> Result<(), Halt> {
         let timed_out = || Err(Halt::Stop(Stop::TimedOut));
         let remaining = self
@@ -269,8 +454,11 @@ impl<'a> Pacer<'a> {
         if remaining.is_zero() {
             return timed_out();
         }
-        let nap = tokio::time::sleep(self.watch.poll_interval.min(remaining));
-        self.shutdown.race(nap).await.map_err(interrupted)?;
+        let nap = self.misses.pause(self.watch.poll_interval).min(remaining);
+        self.shutdown
+            .race(tokio::time::sleep(nap))
+            .await
+            .map_err(interrupted)?;
         if Instant::now() >= self.watch.deadline {
             return timed_out();
         }
@@ -319,10 +507,28 @@ pub fn judge(
             ));
             continue;
         }
-        match status.state.class() {
-            StateClass::Success => {}
-            StateClass::Failure => failed.push(format!("{} {}", target.name, status.state)),
-            StateClass::Canceled => cancelled.push(format!("{} {}", target.name, status.state)),
+        // The state and `status_details.status` can disagree (`DEPLOYED` with `ERROR`): the
+        // worse of the two decides, and both are named.
+        let detail = status
+            .status_details
+            .as_ref()
+            .and_then(|d| d.status.as_deref())
+            .map(str::to_ascii_uppercase);
+        let both = || match &detail {
+            Some(detail) => format!(
+                "{} {} (status_details.status {detail})",
+                target.name, status.state
+            ),
+            None => format!("{} {}", target.name, status.state),
+        };
+        match (status.state.class(), detail.as_deref()) {
+            (StateClass::Failure, _) => failed.push(format!("{} {}", target.name, status.state)),
+            (_, Some("ERROR")) => failed.push(both()),
+            (StateClass::Canceled, _) => {
+                cancelled.push(format!("{} {}", target.name, status.state))
+            }
+            (_, Some("CANCELED" | "CANCELLED")) => cancelled.push(both()),
+            (StateClass::Success, _) => {}
             _ => unsettled.push(format!("{} {}", target.name, status.state)),
         }
     }
@@ -476,8 +682,9 @@ impl ChangeLog {
     }
 }
 
-/// Polls until our deployment finishes, the deadline passes or a signal arrives. `last` keeps the
-/// latest statuses seen, for the summary.
+/// Polls until our deployment finishes, the deadline passes or a signal arrives, or an answer
+/// proves that waiting cannot go on ([`ends_wait`]). `last` keeps the latest statuses seen, for
+/// the summary.
 pub async fn wait(
     pacer: &mut Pacer<'_>,
     tracker: &mut Tracker,
@@ -486,7 +693,11 @@ pub async fn wait(
     ci: &Ci,
     last: &mut Option<EnvironmentStatuses>,
 ) -> Result<End<Done>, ApiError> {
-    End::from_wait(follow(pacer, tracker, targets, changes, ci, last).await)
+    let followed = follow(pacer, tracker, targets, changes, ci, last).await;
+    if let (Err(_), Some(missed)) = (&followed, pacer.missed()) {
+        ci.progress(&missed);
+    }
+    End::from_wait(followed)
 }
 
 async fn follow(
@@ -500,12 +711,17 @@ async fn follow(
     // Polls granted to services that lag an environment already done.
     let mut patience = 2;
     loop {
-        let statuses = pacer.statuses().await?;
+        let Some(statuses) = pacer.statuses(ci).await? else {
+            pacer.pause().await?;
+            continue;
+        };
         let progress = tracker.observe(&statuses.environment);
         changes.show(ci, &progress, &statuses, targets);
         let finished = match progress {
             Progress::Finished => Some(statuses.environment.state.clone()),
-            Progress::Confirm => confirm(pacer, tracker).await?.filter(State::is_terminal),
+            Progress::Confirm => confirm(pacer, tracker, ci)
+                .await?
+                .filter(State::is_terminal),
             Progress::Waiting { .. } | Progress::Running => None,
         };
         if let Some(state) = finished {

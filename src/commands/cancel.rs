@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::inputs::Config;
 use crate::preflight;
 use crate::report::{Report, RunResult};
-use crate::wait::{ChangeLog, End, Halt, Pacer, Stop, Watch};
+use crate::wait::{ChangeLog, End, Halt, Pacer, Reading, Stop, Watch};
 
 /// What the environment is doing, as far as a cancel is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,11 +185,16 @@ async fn request_cancel(config: &Config, client: &Client, id: &str) -> Result<An
 /// returns the state it settled in.
 async fn settle(pacer: &mut Pacer<'_>, report: &mut Report, ci: &Ci) -> Result<State, Halt> {
     let mut changes = ChangeLog::default();
-    let client = pacer.watch.client;
+    let client = pacer.poller();
     let id = pacer.watch.environment_id;
     loop {
         pacer.pause().await?;
-        let status = pacer.call(client.status(id)).await?;
+        let Some(status) = pacer
+            .read(ci, Reading::Environment, client.status(id))
+            .await?
+        else {
+            continue;
+        };
         changes.state(ci, "environment", "environment", status.state.as_str());
         report.state = Some(status.state.to_string());
         if Activity::of(&status.state) == Activity::Idle {

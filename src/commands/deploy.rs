@@ -1,6 +1,7 @@
 //! `command: deploy`: preflight (read-only), one batched deploy, the wait, and the cancel on timeout
 //! or signal.
 
+use crate::api::ApiError;
 use crate::api::types::EnvironmentStatuses;
 use crate::cancel;
 use crate::commands::Session;
@@ -10,7 +11,13 @@ use crate::error::Error;
 use crate::plan::{DeployPlan, Target};
 use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
+use crate::signal::Shutdown;
 use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
+
+/// How long the answer of a deploy already sent is awaited after a signal: it names the request
+/// to cancel. Counted from the signal; the cancel then fits in what is left of
+/// [`crate::signal::AFTER_SIGNAL`].
+pub const POST_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Runs `command: deploy` (see the module docs).
 pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error> {
@@ -79,9 +86,17 @@ pub async fn deploy_planned(
     if let Some(signal) = shutdown.received() {
         return Err(Error::Interrupted(signal));
     }
-    // From here on a deployment may exist: the POST is not interrupted, so that a signal during it
-    // still learns the request id it has to cancel.
-    let accepted = client.deploy_services(id, &plan.request()).await?;
+    // From here on a deployment may exist. A signal during the POST gives its answer a short grace
+    // (it names the request to cancel), never more.
+    let Some(accepted) = post(
+        shutdown,
+        client.deploy_services(id, &plan.request()),
+        report,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
     let request_id = accepted.deployment_request_id.clone();
     report.deployment_request_ids = request_id.iter().cloned().collect();
     for service in &mut report.services {
@@ -113,7 +128,7 @@ pub async fn deploy_planned(
     let mut changes = ChangeLog::new(baseline, &plan.targets);
     let mut last = None;
     let mut pacer = Pacer::new(Watch::new(client, id, config, deadline), shutdown);
-    let end = wait::wait(
+    let waited = wait::wait(
         &mut pacer,
         &mut tracker,
         &plan.targets,
@@ -121,9 +136,29 @@ pub async fn deploy_planned(
         ci,
         &mut last,
     )
-    .await?;
+    .await;
     ci.end_section();
 
+    let end = match waited {
+        Ok(end) => end,
+        Err(error) => {
+            // An answer proving the wait cannot go on: what was seen stays reported, the cancel
+            // is tried, and the error is the run's.
+            note_seen(report, &tracker, console);
+            cancel::after_failure(
+                &error,
+                config,
+                client,
+                id,
+                ci,
+                shutdown,
+                report,
+                &[&tracker],
+            )
+            .await;
+            return Err(error.into());
+        }
+    };
     // The statuses the services' final states are read from, when they show our deployment.
     let statuses = match end {
         End::Finished(done) => {
@@ -138,12 +173,68 @@ pub async fn deploy_planned(
             Some(*done.statuses)
         }
         End::Stopped(stop) => {
-            cancel::after_stop(stop, config, client, id, ci, report, &[&tracker]).await;
+            cancel::after_stop(stop, config, client, id, ci, shutdown, report, &[&tracker]).await;
             ours_last(report, &tracker, last)
         }
     };
     if let Some(statuses) = &statuses {
         fill_services(report, &plan.targets, statuses, &changes);
+    }
+    note_seen(report, &tracker, console);
+    Ok(())
+}
+
+/// Sends the deploy, giving its answer [`POST_GRACE`] after a signal. `Ok(None)` when the answer
+/// never came (abandoned after a signal, or cut by the deadline): the report then says that a
+/// deployment may have been created, which cannot be cancelled without its id.
+///
+/// Errors: the POST's own failure (refused, or failed for good).
+pub async fn post<T>(
+    shutdown: &mut Shutdown,
+    work: impl Future<Output = Result<T, ApiError>>,
+    report: &mut Report,
+) -> Result<Option<T>, Error> {
+    let may_exist = |report: &Report| {
+        format!(
+            "the deploy request was sent but its answer never came: a deployment may have been created and cannot be identified to cancel it; check the Qovery console{}",
+            report
+                .console_url
+                .as_deref()
+                .map(|url| format!(": {url}"))
+                .unwrap_or_default()
+        )
+    };
+    match shutdown.within(POST_GRACE, work).await {
+        Some(Ok(accepted)) => Ok(Some(accepted)),
+        Some(Err(ApiError::DeadlineReached { .. })) => {
+            report.result = RunResult::Timeout;
+            report.reason = Some(format!("the timeout passed while {}", may_exist(report)));
+            Ok(None)
+        }
+        Some(Err(error @ ApiError::Transport { .. })) => {
+            // Sent, then the connection failed: it may have been processed.
+            report.cancel_note = Some(may_exist(report));
+            Err(error.into())
+        }
+        Some(Err(error)) => Err(error.into()),
+        None => {
+            let signal = shutdown.received().unwrap_or("a signal");
+            report.result = RunResult::Cancelled;
+            report.interrupted_by = shutdown.received();
+            report.reason = Some(format!(
+                "the CI job was cancelled ({signal}) and {}",
+                may_exist(report)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// What the wait saw of ours: the last state (never the 202's `DEPLOYMENT_QUEUED` once more was
+/// seen), the execution id and its console link.
+fn note_seen(report: &mut Report, tracker: &Tracker, console: Option<&crate::console::Console>) {
+    if let Some(state) = tracker.last_state() {
+        report.state = Some(state.to_string());
     }
     report.execution_ids = tracker
         .execution_id()
@@ -153,7 +244,6 @@ pub async fn deploy_planned(
     if let Some(console) = console {
         report.console_url = Some(console.deployment(tracker.execution_id()));
     }
-    Ok(())
 }
 
 /// The last statuses, if they show our deployment; its environment state becomes the `state` output.

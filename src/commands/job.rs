@@ -15,7 +15,7 @@ use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, 
 use crate::api::{Client, JobAction};
 use crate::cancel;
 use crate::ci::Ci;
-use crate::commands::Session;
+use crate::commands::{Session, deploy};
 use crate::console::Console;
 use crate::durations;
 use crate::error::Error;
@@ -57,6 +57,10 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         return Err(Error::Interrupted(signal));
     }
     let mut jobs = submit(config, client, ci, shutdown, &targets, &baseline, report).await?;
+    if jobs.is_empty() && report.reason.is_some() {
+        // The first POST's answer never came (a signal, the deadline): nothing to follow.
+        return Ok(());
+    }
     if let Some(console) = &console {
         for job in &jobs {
             let link = console.service(&job.target.id, None);
@@ -76,18 +80,27 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     let mut changes = ChangeLog::new(&baseline, &targets);
     let mut pacer = Pacer::new(Watch::new(client, id, config, deadline), shutdown);
     let followed = follow(&mut pacer, &mut jobs, config.job_event, &mut changes, ci).await;
-    let end = End::from_wait(followed)?;
+    if let (Err(_), Some(missed)) = (&followed, pacer.missed()) {
+        ci.progress(&missed);
+    }
+    let end = End::from_wait(followed);
     ci.end_section();
 
+    let unsettled: Vec<&Tracker> = jobs
+        .iter()
+        .filter(|job| job.verdict.is_none())
+        .map(|job| &job.env)
+        .collect();
     match end {
-        End::Finished(()) => conclude(&jobs, report),
-        End::Stopped(stop) => {
-            let unsettled: Vec<&Tracker> = jobs
-                .iter()
-                .filter(|job| job.verdict.is_none())
-                .map(|job| &job.env)
-                .collect();
-            cancel::after_stop(stop, config, client, id, ci, report, &unsettled).await;
+        Ok(End::Finished(())) => conclude(&jobs, report),
+        Ok(End::Stopped(stop)) => {
+            cancel::after_stop(stop, config, client, id, ci, shutdown, report, &unsettled).await;
+        }
+        Err(error) => {
+            record(&jobs, report, console.as_ref());
+            cancel::after_failure(&error, config, client, id, ci, shutdown, report, &unsettled)
+                .await;
+            return Err(error.into());
         }
     }
     for (job, service) in jobs.iter().zip(report.services.iter_mut()) {
@@ -125,6 +138,13 @@ fn targets(config: &Config, services: &[ServiceInfo]) -> Result<Vec<Target>, Inp
             _ => Ok(Target::bare(entry, service)),
         })
         .collect()
+}
+
+/// Which of a job's two views of its request.
+#[derive(Debug, Clone, Copy)]
+enum View {
+    Own,
+    Environment,
 }
 
 /// One listed job and its deployment request, followed.
@@ -200,10 +220,14 @@ impl Job {
             self.settle(event, status, &status.state);
             return Ok(());
         }
-        let Some(tracker) = self.to_confirm(&own_progress, &env_progress) else {
+        let Some(view) = self.to_confirm(&own_progress, &env_progress) else {
             return Ok(());
         };
-        match wait::confirm(pacer, tracker).await? {
+        let tracker = match view {
+            View::Own => &mut self.own,
+            View::Environment => &mut self.env,
+        };
+        match wait::confirm(pacer, tracker, ci).await? {
             Some(state) if state.is_terminal() => self.settle(event, status, &state),
             Some(state) => {
                 let line = self.pending_line(&state, &env_progress, statuses);
@@ -215,11 +239,13 @@ impl Job {
     }
 
     /// Which view of our request needs the request's own status to be sure, if any.
-    fn to_confirm(&self, own: &Progress, env: &Progress) -> Option<&Tracker> {
+    fn to_confirm(&self, own: &Progress, env: &Progress) -> Option<View> {
         match (own, env) {
-            (Progress::Confirm, _) => Some(&self.own),
+            (Progress::Confirm, _) => Some(View::Own),
             // The job shows nothing of ours yet: has the request ended without running it?
-            (Progress::Waiting { .. }, Progress::Finished | Progress::Confirm) => Some(&self.env),
+            (Progress::Waiting { .. }, Progress::Finished | Progress::Confirm) => {
+                Some(View::Environment)
+            }
             _ => None,
         }
     }
@@ -328,13 +354,13 @@ async fn submit(
     config: &Config,
     client: &Client,
     ci: &Ci,
-    shutdown: &Shutdown,
+    shutdown: &mut Shutdown,
     targets: &[Target],
     baseline: &EnvironmentStatuses,
     report: &mut Report,
 ) -> Result<Vec<Job>, Error> {
     let mut jobs: Vec<Job> = Vec::with_capacity(targets.len());
-    for (target, service) in targets.iter().zip(report.services.iter_mut()) {
+    for (index, target) in targets.iter().enumerate() {
         if shutdown.received().is_some() {
             break;
         }
@@ -343,11 +369,29 @@ async fn submit(
             Command::RedeployJob => JobAction::Redeploy,
             _ => JobAction::Deploy(&body),
         };
-        let accepted = match client.run_job(&target.id, action, config.job_event).await {
-            Ok(accepted) => accepted,
+        // A signal during the POST gives its answer a short grace (it names the request to
+        // cancel), never more.
+        let posted = deploy::post(
+            shutdown,
+            client.run_job(&target.id, action, config.job_event),
+            report,
+        )
+        .await;
+        let accepted = match posted {
+            Ok(Some(accepted)) => accepted,
+            // The answer never came (a signal, the deadline): the report says so; the requests
+            // already accepted are followed (and cancelled) as usual.
+            Ok(None) => {
+                ci.warning(&format!(
+                    "{}: {}",
+                    target.name,
+                    report.reason.as_deref().unwrap_or_default()
+                ));
+                break;
+            }
             Err(error) => {
                 warn_accepted(ci, &jobs);
-                return Err(error.into());
+                return Err(error);
             }
         };
         let request_id = accepted.deployment_request_id.clone();
@@ -357,8 +401,10 @@ async fn submit(
             request_id.as_deref().unwrap_or("(no id returned)"),
             accepted.state
         ));
-        service.deployment_request_id = request_id.clone();
-        service.state = Some(accepted.state.to_string());
+        if let Some(service) = report.services.get_mut(index) {
+            service.deployment_request_id = request_id.clone();
+            service.state = Some(accepted.state.to_string());
+        }
         report
             .deployment_request_ids
             .push(request_id.clone().unwrap_or_default());
@@ -391,7 +437,10 @@ async fn follow(
     ci: &Ci,
 ) -> Result<(), Halt> {
     loop {
-        let statuses = pacer.statuses().await?;
+        let Some(statuses) = pacer.statuses(ci).await? else {
+            pacer.pause().await?;
+            continue;
+        };
         for job in jobs.iter_mut().filter(|job| job.verdict.is_none()) {
             job.tick(pacer, &statuses, event, changes, ci).await?;
         }
