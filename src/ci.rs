@@ -162,19 +162,31 @@ impl Ci {
     }
 
     /// Writes the outputs, the summary and the dotenv report, whichever apply.
-    pub fn publish(&self, report: &Report) -> anyhow::Result<()> {
+    ///
+    /// Each file is tried on its own: one that cannot be written (a full disk) does not keep the
+    /// others from being written. Returns what failed, one error per file, each naming it.
+    pub fn publish(&self, report: &Report) -> Vec<anyhow::Error> {
         let outputs = report.outputs();
+        let mut failed = Vec::new();
         if let Some(path) = &self.github_output {
-            append(path, &github_outputs(&outputs))?;
+            if let Err(error) = append(path, &github_outputs(&outputs)) {
+                failed.push(error.context("cannot write the step outputs ($GITHUB_OUTPUT)"));
+            }
         }
         if let Some(path) = &self.step_summary {
-            append(path, &self.redact(&summary_markdown(report)))?;
+            if let Err(error) = append(path, &self.redact(&summary_markdown(report))) {
+                failed.push(error.context("cannot write the step summary ($GITHUB_STEP_SUMMARY)"));
+            }
         }
         if let Some(path) = &self.dotenv {
-            std::fs::write(path, dotenv(&outputs, report))
-                .with_context(|| format!("cannot write the dotenv report {}", path.display()))?;
+            if let Err(error) = std::fs::write(path, dotenv(&outputs, report)) {
+                failed.push(
+                    anyhow::Error::new(error)
+                        .context(format!("cannot write the dotenv report {}", path.display())),
+                );
+            }
         }
-        Ok(())
+        failed
     }
 
     /// The block every run ends with, whatever the end, always in this order: the table of the

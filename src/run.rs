@@ -71,7 +71,8 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
             Shutdown::never()
         }
     };
-    let deadline = start + config.timeout;
+    // `timeout` is at most 7 days (checked with the inputs): no overflow.
+    let deadline = start.checked_add(config.timeout).unwrap_or(start);
     let mut report = Report::new(config.command);
     let outcome = execute(&config, &mut ci, &mut shutdown, deadline, &mut report).await;
     ci.end_section();
@@ -111,21 +112,24 @@ async fn execute(
 }
 
 /// Ends every run the same way, success or not, and returns its exit code: `error` (what stopped
-/// the run before an outcome, if anything) goes into the report (`result` `failure`, or
-/// `cancelled` for a signal), the outputs are written (unless writing them is what failed), and
-/// the final block is printed ([`Ci::print_final_block`]: table, `result:`, `console:`, error).
+/// the run before an outcome, if anything) goes into the report (`result` `failure`, `timeout` for
+/// a call cut by the deadline, or `cancelled` for a signal), the outputs are written (unless
+/// writing them is what failed), and the final block is printed ([`Ci::print_final_block`]: table,
+/// `result:`, `console:`, error). Each step file is tried on its own; one that cannot be written
+/// gets an `::error` naming it, and the exit code stays the run's.
 fn conclude(ci: &Ci, report: &mut Report, start: Instant, error: Option<Error>) -> u8 {
     report.duration = start.elapsed();
     if let Some(error) = &error {
         report.result = match error {
             Error::Interrupted(_) => RunResult::Cancelled,
+            Error::Api(crate::api::ApiError::DeadlineReached { .. }) => RunResult::Timeout,
             _ => RunResult::Failure,
         };
         report.reason = Some(error.to_string());
     }
     let exit = error.as_ref().map_or(report.exit_code(), Error::exit_code);
-    let published = match error {
-        Some(Error::Output(_)) => Ok(()),
+    let unwritten = match error {
+        Some(Error::Output(_)) => Vec::new(),
         _ => ci.publish(report),
     };
     let title = match &error {
@@ -141,12 +145,18 @@ fn conclude(ci: &Ci, report: &mut Report, start: Instant, error: Option<Error>) 
         )),
     };
     ci.print_final_block(report, reason.as_deref().map(|r| (title.as_str(), r)));
-    match published {
-        Ok(()) => exit,
-        Err(output) => {
-            let output = Error::Output(output);
-            ci.error(output.title(), &output.to_string());
-            exit.max(output.exit_code())
-        }
+    report_unwritten(ci, unwritten);
+    exit
+}
+
+/// One `::error` per step file that could not be written, naming it. The exit code stays the
+/// deployment's: a deployment that succeeded did succeed, and one that failed must not read as
+/// bad input.
+fn report_unwritten(ci: &Ci, failed: Vec<anyhow::Error>) {
+    for error in failed {
+        ci.error(
+            "qovery-deploy: cannot write a step file",
+            &format!("{error:#}"),
+        );
     }
 }

@@ -15,6 +15,11 @@ use super::values::{
 use super::{InputError, Invocation, RawInputs};
 use crate::kind::ServiceKind;
 
+/// The longest `timeout` accepted, 7 days: longer than a CI job runs (GitHub stops hosted jobs at
+/// 6 h and self-hosted ones at 5 days; issue 13 sets the line at 7 days). Past it the value is a
+/// mistake, not a budget, and it would overflow a deadline.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The API token. Never printed: `Debug` and `Display` redact it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -261,6 +266,17 @@ impl Config {
             return Err(
                 InputError::new("timeout", "must be more than zero").hint("for example `30m`")
             );
+        }
+        if timeout > MAX_TIMEOUT {
+            return Err(InputError::new(
+                "timeout",
+                format!(
+                    "{}s is longer than any CI job may run (at most {}, 7 days)",
+                    timeout.as_secs(),
+                    MAX_TIMEOUT.as_secs()
+                ),
+            )
+            .hint("give the step's own budget, e.g. `30m` or `2h`"));
         }
 
         let is_preview = matches!(command, Command::Preview | Command::PreviewDelete);
