@@ -17,6 +17,9 @@ pub enum Scenario {
     /// Like `fail`, but the failing service's state says `DEPLOYED` while its
     /// `status_details.status` says `ERROR` (the environment ends `DEPLOYMENT_ERROR`).
     DeployedError,
+    /// Like `happy`, but the environment's status names the newest queued request as soon as it is
+    /// queued, while its state and execution are still the previous deployment's.
+    EarlyId,
     /// Deployments reach `DEPLOYING` (jobs: `EXECUTING`) and stay there until cancelled.
     Stuck,
     /// Someone else's deployment is already running; ours waits in the queue behind it.
@@ -39,6 +42,7 @@ impl Scenario {
     pub const ALL: [Scenario; 11] = [
         Scenario::Happy,
         Scenario::Stale,
+        Scenario::EarlyId,
         Scenario::Fail,
         Scenario::DeployedError,
         Scenario::Stuck,
@@ -55,6 +59,7 @@ impl Scenario {
         match self {
             Scenario::Happy => "happy",
             Scenario::Stale => "stale",
+            Scenario::EarlyId => "early-id",
             Scenario::Fail => "fail",
             Scenario::DeployedError => "deployed-error",
             Scenario::Stuck => "stuck",
@@ -72,6 +77,9 @@ impl Scenario {
         match self {
             Scenario::Happy => "deployments are picked up after one step and succeed",
             Scenario::Stale => "pickup takes 3 steps; the previous DEPLOYED is reported meanwhile",
+            Scenario::EarlyId => {
+                "the environment names a queued request at once, with the previous state"
+            }
             Scenario::Fail => "the first service of each deployment fails",
             Scenario::DeployedError => {
                 "the first service ends DEPLOYED with status ERROR; the environment DEPLOYMENT_ERROR"
@@ -155,7 +163,7 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("`sad`"), "{message}");
         assert!(
-            message.contains("happy, stale, fail, deployed-error"),
+            message.contains("happy, stale, early-id, fail, deployed-error"),
             "{message}"
         );
     }

@@ -578,8 +578,20 @@ impl World {
             .map(|request| environment_state(request.progress(now)))
     }
 
-    /// `EnvironmentStatus`: the most recently started request (or the previous deployment).
+    /// `EnvironmentStatus`: the most recently started request (or the previous deployment). In
+    /// the `early-id` scenario, the newest queued request's id shows at once.
     pub(crate) fn environment_status(&self, now: Instant) -> EnvironmentStatus {
+        let status = self.started_status(now);
+        match self.queue.back() {
+            Some(&newest) if self.scenario == Scenario::EarlyId => EnvironmentStatus {
+                deployment_request_id: Some(self.requests[newest].id.clone()),
+                ..status
+            },
+            _ => status,
+        }
+    }
+
+    fn started_status(&self, now: Instant) -> EnvironmentStatus {
         let current = self.current.and_then(|index| {
             let request = &self.requests[index];
             Some((request, request.run()?))
@@ -1028,6 +1040,22 @@ mod tests {
             fixtures::SERVICES[0].initial_version,
             "the failed service keeps its version"
         );
+    }
+
+    #[test]
+    fn early_id_names_the_queued_request_with_the_previous_state() {
+        let mut h = Harness::new(Scenario::EarlyId);
+        let r = h.deploy(0.0, &[ids::API]);
+        let env = h.env(0.5);
+        assert_eq!(env.state, State::Deployed);
+        assert_eq!(env.deployment_request_id.as_deref(), Some(r.as_str()));
+        assert_eq!(
+            env.last_deployment_id.as_deref(),
+            Some(ids::PREVIOUS_EXECUTION)
+        );
+        let env = h.env(1.5);
+        assert_eq!(env.state, State::Building);
+        assert_eq!(env.deployment_request_id.as_deref(), Some(r.as_str()));
     }
 
     #[test]
