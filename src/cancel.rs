@@ -132,7 +132,20 @@ async fn try_cancel(
     let Some(request_id) = tracker.request_id() else {
         unreachable!("cancel_own checks the request id first");
     };
-    let status = client.status(environment_id).await?;
+    let status = match client.status(environment_id).await {
+        Ok(status) => status,
+        Err(error @ ApiError::DeadlineReached { .. }) => return Err(error),
+        // Without a status nothing proves ours is running; the queue's cancel is keyed by our
+        // id, so it is safe to try blind (a 409 means it is not queued).
+        Err(error) => {
+            return match client.cancel_queued_request(request_id).await {
+                Ok(()) => Ok(Cancelled::Requested(format!(
+                    "removed deployment request {request_id} from the queue (the environment's status could not be read)"
+                ))),
+                Err(_) => Err(error),
+            };
+        }
+    };
     if tracker.proves_ours(&status) {
         return cancel_running(client, environment_id, tracker, &status, force).await;
     }
