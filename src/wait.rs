@@ -754,6 +754,50 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// The pause after missed ticks never panics, never goes below the poll interval, and
+        /// honours any Retry-After, whatever the numbers.
+        #[test]
+        fn the_pause_after_misses_is_total(
+            poll_secs in proptest::prelude::any::<u64>(),
+            streak in proptest::prelude::any::<u32>(),
+            retry_after in proptest::prelude::any::<Option<u64>>(),
+        ) {
+            let misses = Misses {
+                kinds: Vec::new(),
+                streak,
+                retry_after: retry_after.map(Duration::from_secs),
+            };
+            let poll = Duration::from_secs(poll_secs);
+            let pause = misses.pause(poll);
+            proptest::prop_assert!(pause >= poll);
+            if streak > 0 {
+                proptest::prop_assert!(pause >= misses.retry_after.unwrap_or_default());
+            }
+        }
+    }
+
+    #[test]
+    fn missed_ticks_back_off_and_honour_retry_after() {
+        let s = Duration::from_secs;
+        let misses = |streak, retry_after: Option<u64>| Misses {
+            kinds: Vec::new(),
+            streak,
+            retry_after: retry_after.map(s),
+        };
+        assert_eq!(misses(0, Some(120)).pause(s(5)), s(5), "no miss");
+        assert_eq!(misses(1, None).pause(s(5)), s(5));
+        assert_eq!(misses(2, None).pause(s(5)), s(10));
+        assert_eq!(misses(9, None).pause(s(5)), s(30), "capped");
+        assert_eq!(
+            misses(9, None).pause(s(60)),
+            s(60),
+            "never below the interval"
+        );
+        assert_eq!(misses(1, Some(120)).pause(s(5)), s(120));
+        assert_eq!(misses(1, Some(0)).pause(s(5)), s(5), "a date in the past");
+    }
+
     fn tracker() -> Tracker {
         Tracker::new(Some(OURS.into()), Some("env-41".into()))
     }

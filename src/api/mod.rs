@@ -429,6 +429,15 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     }))
 }
 
+/// The wait before a retry: `Retry-After` (`asked`) is honoured, but never shortens our own
+/// `backoff` ("now", 0 or a date in the past must not turn the retries into a burst). `None`
+/// (give up now, and say why) when the wait would end past the deadline (`left`). Comparisons
+/// only, no addition: no header value can overflow.
+fn honoured_wait(asked: Option<Duration>, backoff: Duration, left: Duration) -> Option<Duration> {
+    let wait = asked.map_or(backoff, |asked| asked.max(backoff));
+    (wait < left).then_some(wait)
+}
+
 /// `Token <t>` for API tokens, `Bearer <t>` for a JWT (three dot-separated base64url parts).
 fn authorization(token: &Secret) -> Result<HeaderValue, InputError> {
     let token = token.expose();
@@ -516,22 +525,16 @@ impl Client {
         attempt: usize,
         backoff: Option<Duration>,
     ) -> Option<Duration> {
-        let wait = if error.is_unreachable() && !self.answered.load(Ordering::Relaxed) {
-            let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
-            (attempt as usize <= FIRST_CONTACT_RETRIES)
-                .then(|| FIRST_CONTACT_WAIT.saturating_mul(attempt))?
-        } else {
-            // Retry-After is honoured, but never below the minimum backoff: "now", 0 or a date in
-            // the past must not turn the retries into a burst.
-            let backoff = backoff?;
-            error
-                .retry_after()
-                .map_or(backoff, |asked| asked.max(MIN_BACKOFF))
-        };
         // A wait that ends past the deadline is no retry at all: give up now and say why. Compared
         // with the time left, never added to now: no header value can overflow.
         let left = self.deadline.saturating_duration_since(Instant::now());
-        (wait < left).then_some(wait)
+        if error.is_unreachable() && !self.answered.load(Ordering::Relaxed) {
+            let attempt = u32::try_from(attempt).unwrap_or(u32::MAX);
+            let wait = (attempt as usize <= FIRST_CONTACT_RETRIES)
+                .then(|| FIRST_CONTACT_WAIT.saturating_mul(attempt))?;
+            return (wait < left).then_some(wait);
+        }
+        honoured_wait(error.retry_after(), backoff?, left)
     }
 
     /// The same client with another deadline (a cancel after the timeout gets a short budget of its own).
@@ -1209,6 +1212,54 @@ mod tests {
             None,
         );
         assert!(matches!(error, ApiError::Transport { .. }), "{error}");
+    }
+
+    #[test]
+    fn retry_waits() {
+        let s = Duration::from_secs;
+        assert_eq!(honoured_wait(None, s(2), s(10)), Some(s(2)));
+        assert_eq!(honoured_wait(Some(s(5)), s(2), s(10)), Some(s(5)));
+        assert_eq!(
+            honoured_wait(Some(s(0)), s(2), s(10)),
+            Some(s(2)),
+            "minimum backoff"
+        );
+        assert_eq!(honoured_wait(Some(Duration::MAX), s(2), s(10)), None);
+        assert_eq!(
+            honoured_wait(Some(s(10)), s(2), s(10)),
+            None,
+            "ends at the deadline"
+        );
+    }
+
+    proptest::proptest! {
+        /// No `Retry-After` / `X-RateLimit-Reset` value panics, whatever its form: numbers of any
+        /// size, HTTP dates of any year, any text the header can carry.
+        #[test]
+        fn no_rate_limit_header_panics(
+            number in proptest::prelude::any::<u64>(),
+            text in proptest::prelude::any::<String>(),
+            date_secs in 0u64..253_402_300_799,
+            signed in proptest::prelude::any::<i64>(),
+            backoff_ms in proptest::prelude::any::<u64>(),
+            left_ms in proptest::prelude::any::<u64>(),
+        ) {
+            let date = httpdate::fmt_http_date(SystemTime::UNIX_EPOCH + Duration::from_secs(date_secs));
+            let values = [number.to_string(), text, date, signed.to_string(), format!("{number}.5")];
+            for value in &values {
+                let Ok(value) = HeaderValue::from_str(value) else { continue };
+                for name in [RETRY_AFTER.as_str(), "x-ratelimit-reset"] {
+                    let mut headers = HeaderMap::new();
+                    headers.insert(name, value.clone());
+                    let asked = retry_after(&headers);
+                    let backoff = Duration::from_millis(backoff_ms);
+                    let left = Duration::from_millis(left_ms);
+                    if let Some(wait) = honoured_wait(asked, backoff, left) {
+                        proptest::prop_assert!(wait >= backoff && wait < left);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -491,6 +491,33 @@ mod tests {
         assert_eq!(format!("{:?}", c.token), "Secret(***)");
     }
 
+    proptest::proptest! {
+        /// No number given as `timeout` or `poll-interval` panics, in any unit; an accepted
+        /// timeout is at most 7 days, a refused one names its input.
+        #[test]
+        fn numeric_inputs_never_panic(
+            number in proptest::prelude::any::<u64>(),
+            other in proptest::prelude::any::<u64>(),
+            unit in proptest::sample::select(vec!["", "s", "m", "h", "h30m", "m1s", "ms", "d"]),
+            text in proptest::prelude::any::<String>(),
+        ) {
+            let inv = invocation(&[], &[]);
+            let base = RawInputs::default()
+                .with("api-token", "t")
+                .with("environment-id", ENV)
+                .with("applications", "api");
+            let values = [format!("{number}{unit}"), format!("{number}h{other}m"), text, format!("{number}{other}")];
+            for value in &values {
+                for input in ["timeout", "poll-interval"] {
+                    match Config::parse(&base.clone().with(input, value), &inv) {
+                        Ok(config) => proptest::prop_assert!(config.timeout <= MAX_TIMEOUT),
+                        Err(error) => proptest::prop_assert_eq!(error.input, input),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn preview_inputs_apply_to_the_preview_commands_only() {
         let base = RawInputs::default()

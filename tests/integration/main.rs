@@ -11,6 +11,7 @@ mod image;
 mod inputs;
 mod jobs;
 mod preview;
+mod reliability;
 mod secrets;
 mod spec;
 mod stages;
