@@ -362,4 +362,7 @@ pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
     }
     let notes: Vec<&str> = outcomes.iter().map(Cancelled::describe).collect();
     report.cancel_note = Some(notes.join("; "));
+    report.cancel_pending = outcomes
+        .iter()
+        .any(|outcome| matches!(outcome, Cancelled::Unconfirmed(_)));
 }

@@ -31,6 +31,7 @@ pub struct Ci {
     dotenv: Option<PathBuf>,
     open_section: Option<String>,
     sections: u32,
+    handover: crate::handover::Handover,
 }
 
 impl Ci {
@@ -50,6 +51,25 @@ impl Ci {
             dotenv: gitlab.then(|| PathBuf::from(DOTENV_FILE)),
             open_section: None,
             sections: 0,
+            handover: crate::handover::Handover::detect(invocation),
+        }
+    }
+
+    /// Records the requests accepted so far for the step that runs after a killed one
+    /// ([`crate::handover`]); a file that cannot be written is a warning (only that safety net
+    /// is lost).
+    pub fn hand_over(&self, environment_id: &str, request_ids: &[String]) {
+        for failure in self.handover.accepted(environment_id, request_ids) {
+            self.warning(&format!(
+                "{failure}: a cancel after a killed step will not be possible"
+            ));
+        }
+    }
+
+    /// Marks the run as ended for the step that runs after it: nothing left to cancel.
+    pub fn hand_over_ended(&self) {
+        for failure in self.handover.ended() {
+            self.warning(&failure);
         }
     }
 

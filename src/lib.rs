@@ -19,7 +19,9 @@
 //! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
 //! - [`ci`]: GitHub Actions and GitLab CI output; [`report`]: what a run found out;
 //!   [`durations`]: how long each service took, for the summary;
-//! - [`error`]: the error classes and their exit codes; [`signal`]: SIGINT/SIGTERM.
+//! - [`error`]: the error classes and their exit codes; [`signal`]: SIGINT/SIGTERM;
+//! - [`handover`]: our request ids handed to the step that runs after a killed one, and the
+//!   cleanup that cancels them (`qovery-deploy-cleanup`).
 
 pub mod api;
 pub mod cancel;
@@ -28,6 +30,7 @@ pub mod commands;
 pub mod console;
 pub mod durations;
 pub mod error;
+pub mod handover;
 pub mod inputs;
 pub mod kind;
 pub mod plan;

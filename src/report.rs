@@ -148,6 +148,9 @@ pub struct Report {
     pub reason: Option<String>,
     /// What happened to our deployment on timeout or signal.
     pub cancel_note: Option<String>,
+    /// A cancel of ours was tried but not confirmed: the deployment may still be running, and
+    /// the step that runs after this one tries again ([`crate::handover`]).
+    pub cancel_pending: bool,
     /// The signal (SIGTERM, SIGINT) that stopped the run while it waited, if one did.
     pub interrupted_by: Option<&'static str>,
     /// `preview`, `preview-delete`: the preview environment.
@@ -167,6 +170,7 @@ impl Report {
             services: Vec::new(),
             reason: None,
             cancel_note: None,
+            cancel_pending: false,
             interrupted_by: None,
             preview: None,
         }

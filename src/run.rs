@@ -80,7 +80,13 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
         Error::Input(error) => Error::Input(raw.attribute(error)),
         other => other,
     });
-    conclude(&ci, &mut report, start, error)
+    let code = conclude(&ci, &mut report, start, error);
+    // The end is reached: the step that runs after this one has nothing to cancel, unless a
+    // cancel of ours went unconfirmed (then it tries again).
+    if !report.cancel_pending {
+        ci.hand_over_ended();
+    }
+    code
 }
 
 /// The command `raw` names, for the report of a run whose inputs are invalid (else `deploy`).

@@ -99,6 +99,7 @@ pub async fn deploy_planned(
     };
     let request_id = accepted.deployment_request_id.clone();
     report.deployment_request_ids = request_id.iter().cloned().collect();
+    ci.hand_over(id, &report.deployment_request_ids);
     for service in &mut report.services {
         service.deployment_request_id = request_id.clone();
     }

@@ -408,6 +408,10 @@ async fn submit(
         report
             .deployment_request_ids
             .push(request_id.clone().unwrap_or_default());
+        ci.hand_over(
+            &config.environment_id.to_string(),
+            &report.deployment_request_ids,
+        );
         jobs.push(Job::new(target, request_id, baseline));
     }
     Ok(jobs)

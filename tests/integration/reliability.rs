@@ -850,3 +850,152 @@ proptest::proptest! {
         proptest::prop_assert!(run.elapsed < Duration::from_secs(30), "{:?}", run.elapsed);
     }
 }
+
+// --- Part 5: a cancel that survives a killed step --------------------------------------------
+
+/// The binary started as `qovery-deploy-cleanup` (a link, as the image provides it).
+fn cleanup_command(server: &MockServer, dir: &std::path::Path) -> Command {
+    let link = dir.join("qovery-deploy-cleanup");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin!("qovery-deploy"), &link).unwrap();
+    let mut cmd = Command::new(link);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("INPUT_API-TOKEN", crate::support::TOKEN)
+        .env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_API-URL", server.url())
+        .current_dir(dir);
+    cmd
+}
+
+/// Starts a deploy, waits until it polls, and SIGKILLs it: nothing of it runs after that.
+async fn killed_while_waiting(mut cmd: Command, server: &MockServer) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while polls_after_deploy_or_none(server) < 2 {
+        assert!(started.elapsed() < Duration::from_secs(20), "never polled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+fn polls_after_deploy_or_none(server: &MockServer) -> usize {
+    if calls(server, &Endpoint::deploy()).is_empty() {
+        0
+    } else {
+        polls_after_deploy(server).len()
+    }
+}
+
+#[tokio::test]
+async fn part_5_the_github_post_step_cancels_what_a_killed_run_recorded() {
+    let server = mock(Scenario::Stuck, 200, &[]).await;
+    let dir = temp_dir("reliability-post");
+    let state = dir.join("state");
+    let (mut cmd, _) = deploy(&server, "post");
+    cmd.env("GITHUB_STATE", &state)
+        .env("GITHUB_ACTIONS", "true");
+    killed_while_waiting(cmd, &server).await;
+    assert_nothing_cancelled(&server);
+
+    // What GitHub hands the post step: each `name=value` of $GITHUB_STATE as STATE_name.
+    let recorded = parse_github_output(&std::fs::read_to_string(&state).unwrap());
+    assert!(
+        !recorded.contains_key("qovery_deploy_ended"),
+        "{recorded:?}"
+    );
+    let mut post = cleanup_command(&server, &dir);
+    for (name, value) in &recorded {
+        post.env(format!("STATE_{name}"), value);
+    }
+    let output = post.output().unwrap();
+    let log = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{log}");
+    assert!(log.contains("did not reach its end"), "{log}");
+    assert_one_environment_cancel(&server);
+    assert_eq!(
+        recorded["qovery_deploy_requests"],
+        posted_request_id(&server).await
+    );
+}
+
+/// Our request id, as the mock's environment status names it now.
+async fn posted_request_id(server: &MockServer) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let status: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/environment/{}/status",
+            server.url(),
+            ids::ENVIRONMENT
+        ))
+        .header("authorization", "Token t")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    status["deployment_request_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn part_5_after_a_run_that_ended_the_post_step_does_nothing() {
+    let server = mock(Scenario::Happy, 100, &[]).await;
+    let dir = temp_dir("reliability-post-ended");
+    let state = dir.join("state");
+    let (mut cmd, file) = deploy(&server, "post-ended");
+    cmd.env("GITHUB_STATE", &state);
+    run_once(cmd, &file).assert(0, "success", "DEPLOYED");
+    let recorded = parse_github_output(&std::fs::read_to_string(&state).unwrap());
+    assert_eq!(recorded["qovery_deploy_ended"], "true");
+    let mut post = cleanup_command(&server, &dir);
+    for (name, value) in &recorded {
+        post.env(format!("STATE_{name}"), value);
+    }
+    let output = post.output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("reached its end"));
+    assert_nothing_cancelled(&server);
+}
+
+#[tokio::test]
+async fn part_5_the_gitlab_after_script_cancels_only_for_a_cancelled_job() {
+    let server = mock(Scenario::Stuck, 200, &[]).await;
+    let dir = temp_dir("reliability-after-script");
+    let (mut cmd, _) = deploy(&server, "after-script");
+    cmd.env("GITLAB_CI", "true")
+        .env("CI_JOB_ID", "4242")
+        .current_dir(&dir);
+    killed_while_waiting(cmd, &server).await;
+    let state = std::fs::read_to_string(dir.join("qovery-deploy.state")).unwrap();
+    assert!(state.contains("qovery_deploy_job=4242"), "{state}");
+
+    // A job that failed (not cancelled), or another job's file: nothing.
+    for (status, job) in [("failed", "4242"), ("canceled", "9999")] {
+        let output = cleanup_command(&server, &dir)
+            .env("GITLAB_CI", "true")
+            .env("CI_JOB_STATUS", status)
+            .env("CI_JOB_ID", job)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        assert_nothing_cancelled(&server);
+    }
+    let output = cleanup_command(&server, &dir)
+        .env("GITLAB_CI", "true")
+        .env("CI_JOB_STATUS", "canceled")
+        .env("CI_JOB_ID", "4242")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_one_environment_cancel(&server);
+}
