@@ -38,9 +38,10 @@ RUN --mount=type=cache,id=cargo-registry,target=/usr/local/cargo/registry,sharin
     --mount=type=cache,id=cargo-git,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,id=cargo-target-${TARGETPLATFORM},target=/src/target,sharing=locked \
     cargo build --release --locked -p qovery-deploy --bin qovery-deploy \
-    && mkdir -p /out \
-    && cp target/release/qovery-deploy /out/qovery-deploy \
-    && /out/qovery-deploy --version
+    && mkdir -p /out/bin \
+    && cp target/release/qovery-deploy /out/bin/qovery-deploy \
+    && ln -s qovery-deploy /out/bin/qovery-deploy-cleanup \
+    && /out/bin/qovery-deploy --version
 
 # busybox 1.37 is the stable line (1.38 is tagged "unstable" upstream); the musl variant is a
 # single static busybox providing /bin/sh and the usual applets, far smaller than alpine.
@@ -61,7 +62,10 @@ LABEL org.opencontainers.image.title="qovery-deploy" \
 # ca-certificates would add several MB (the image budget is 5 MB, see .ci/container) for
 # certificates nothing reads. A corporate TLS-intercepting proxy would need its CA added in a
 # derived image.
-COPY --from=build /out/qovery-deploy /usr/local/bin/qovery-deploy
+# bin/ holds the tool and `qovery-deploy-cleanup`, a link to it: started by that name (the
+# action's post-entrypoint, the GitLab after_script), it cancels the request a killed run
+# recorded (src/handover.rs). A directory copy keeps the link a link.
+COPY --from=build /out/bin/ /usr/local/bin/
 # GitLab runs the job script under a shell that is PID 1 and never passes a cancelled job's SIGTERM
 # on to the tool (.ci/container shows it). The documented GitLab setup makes tini PID 1 instead
 # (entrypoint ["/sbin/tini", "-g", "--"]): it sends the signal to the whole process group, and the

@@ -148,7 +148,7 @@ def image_matches_dockerfile():
     env = dict(e.split("=", 1) for e in config.get("Env") or [])
     check("/usr/local/bin" in env.get("PATH", "").split(":") and all(env.get(k) == v for k, v in release["env"].items()),
           "environment: the base's PATH (finds qovery-deploy) and the Dockerfile's ENV", f"{env}")
-    paths = release["copies"] + ["/bin/sh"]
+    paths = release["copies"] + ["/bin/sh", "/usr/local/bin/qovery-deploy", "/usr/local/bin/qovery-deploy-cleanup"]
     probe = " && ".join(f"test -x {shlex.quote(p)}" for p in paths)
     done = podman("run", "--rm", *RUN, "--entrypoint", "/bin/sh", IMAGE, "-c", probe, check_rc=False)
     check(done.returncode == 0, "every file the Dockerfile copies, and /bin/sh, is there and executable", " ".join(paths))
@@ -164,12 +164,12 @@ def action_inputs():
     return {f"INPUT_{name.replace(' ', '_').upper()}": str(d.get("default", "")) for name, d in spec["inputs"].items()}
 
 
-def github_run(name, mock, with_, stdout_path):
+def github_run(name, mock, with_, stdout_path, entrypoint=None, extra_env=None, root_name=None):
     """Starts the action's container as the runner does: `run --rm --workdir /github/workspace`, each
     variable as `-e NAME` (the value in the client's environment, never on its command line), the
     runner's directories bind-mounted under /github. Returns the client process, the host directory
     of the file commands and their file names by variable."""
-    root = WORK / name
+    root = WORK / (root_name or name)
     temp = root / "_temp"
     commands = temp / "_runner_file_commands"
     for d in (temp / "_github_home", temp / "_github_workflow", commands, root / "workspace"):
@@ -179,12 +179,15 @@ def github_run(name, mock, with_, stdout_path):
     for f in files.values():
         (commands / f).touch()
     env = action_inputs()
+    env.update(extra_env or {})
     env.update({f"INPUT_{k.replace(' ', '_').upper()}": v for k, v in with_.items()})
     env["INPUT_API-URL"] = mock
     env.update({k: f"/github/file_commands/{f}" for k, f in files.items()})
     env.update({"HOME": "/github/home", "GITHUB_ACTIONS": "true", "CI": "true", "GITHUB_WORKSPACE": "/github/workspace",
                 "GITHUB_SHA": COMMIT, "GITHUB_REPOSITORY": "acme/app", "GITHUB_RUN_ID": "1", "RUNNER_OS": "Linux"})
     args = ["run", "--rm", "--name", name, *RUN, "--workdir", "/github/workspace"]
+    if entrypoint:
+        args += ["--entrypoint", entrypoint]
     for key in env:
         args += ["-e", key]
     args += ["-v", f"{temp / '_github_home'}:/github/home", "-v", f"{temp / '_github_workflow'}:/github/workflow",
@@ -537,12 +540,49 @@ def first_request():
           f"{statistics.median(inside):.1f} ms")
 
 
+def github_post():
+    """Issue 13 part 5: the step's container killed outright (no signal the tool can see), then
+    action.yml's post-entrypoint run as the runner runs it: a new container of the image with that
+    entrypoint, the step's inputs, and each `name=value` the step wrote to $GITHUB_STATE as
+    STATE_name. It must cancel our request, and nothing else."""
+    mock = MOCK["stuck"]
+    mock_reset(mock)
+    name = "qd-gh-killed"
+    log = WORK / f"{name}.log"
+    with_ = {"api-token": TOKEN, "environment-id": ENVIRONMENT_ID, "applications": "api", "poll-interval": "1s", "timeout": "5m"}
+    try:
+        proc, commands, files = github_run(name, mock, with_, log)
+        if not check(wait_until_running(mock, proc), "GitHub post: the deployment is running (stuck) before the kill"):
+            print(log.read_text())
+            return
+        podman("kill", "--signal", "KILL", name, check_rc=False)
+        Exit(proc).wait(10)
+    finally:
+        remove(name)
+    check(not cancels(mock), "GitHub post: the killed step cancelled nothing itself")
+    state = github_outputs(commands / files["GITHUB_STATE"])
+    post_entrypoint = yaml.safe_load(Path("action.yml").read_text())["runs"]["post-entrypoint"]
+    post_name, post_log = "qd-gh-post", WORK / "qd-gh-post.log"
+    try:
+        post, _, _ = github_run(post_name, mock, with_, post_log, entrypoint=post_entrypoint,
+                                extra_env={f"STATE_{k}": v for k, v in state.items()}, root_name=name)
+        Exit(post).wait(60)
+    finally:
+        remove(post_name)
+    got = cancels(mock)
+    check(post.returncode == 0 and len(got) == 1,
+          f"GitHub post ({post_entrypoint}): it cancels the request the killed step recorded",
+          f"exit {post.returncode}, {len(got)} cancel(s), state {sorted(state)}; {post_log.read_text()[-300:]!r}")
+
+
 def github():
     print("\n--- 1. GitHub: the action's container as the runner starts it")
     github_deploy("happy", 0, "success")
     github_deploy("fail", 1, "failure")
     print("\n--- 2. GitHub: the runner's cancel sequence on a stuck deployment")
     github_cancel()
+    print("\n--- 2b. GitHub: the step killed outright, then the action's post step")
+    github_post()
 
 
 SECTIONS = {"layout": image_matches_dockerfile, "github": github, "gitlab": gitlab, "size": sizes,

@@ -126,6 +126,15 @@ fn action_yml_runs_a_prebuilt_image() {
             .starts_with("docker://"),
         "a Dockerfile would compile Rust on every run"
     );
+    // Issue 13 part 5: the post step cancels what a killed step recorded; the image ships the
+    // link (checked by .ci/container, and the Dockerfile's build stage makes it).
+    assert_eq!(
+        action["runs"]["post-entrypoint"],
+        "/usr/local/bin/qovery-deploy-cleanup"
+    );
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    assert!(dockerfile.contains("ln -s qovery-deploy /out/bin/qovery-deploy-cleanup"));
 }
 
 #[test]

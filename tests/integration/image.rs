@@ -152,11 +152,14 @@ fn layout_differences(dockerfile: &str, twin: &str) -> Vec<String> {
             release.entrypoint, twin.entrypoint
         ));
     }
+    // A file copied to its path, or into a directory copied whole (`COPY bin/ /usr/local/bin/`).
+    let copied = |path: &str| {
+        release_dests
+            .iter()
+            .any(|dest| *dest == path || (dest.ends_with('/') && path.starts_with(dest)))
+    };
     match &release.entrypoint {
-        Some(exec)
-            if exec
-                .first()
-                .is_some_and(|bin| release_dests.contains(&bin.as_str())) => {}
+        Some(exec) if exec.first().is_some_and(|bin| copied(bin)) => {}
         other => diffs.push(format!(
             "the entrypoint {other:?} is not a file the image copies"
         )),
@@ -239,6 +242,12 @@ fn assert_gitlab_job(what: &str, job: &serde_yaml_ng::Value) {
         .map(|v| v.as_str().unwrap())
         .collect();
     assert_eq!(script.last(), Some(&"exec qovery-deploy"), "{what}: script");
+    // Issue 13 part 5: a job killed before the tool could cancel still cancels our request.
+    assert_eq!(
+        job["after_script"],
+        serde_yaml_ng::Value::Sequence(vec!["qovery-deploy-cleanup".into()]),
+        "{what}: after_script"
+    );
     assert_eq!(
         job["artifacts"]["reports"]["dotenv"], "qovery-deploy.env",
         "{what}: dotenv report"

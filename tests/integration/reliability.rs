@@ -999,3 +999,46 @@ async fn part_5_the_gitlab_after_script_cancels_only_for_a_cancelled_job() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_one_environment_cancel(&server);
 }
+
+// --- Part 7: the README says, per exit code, whether the deployment may still run -----------
+
+#[test]
+fn part_7_the_exit_code_table_answers_may_it_still_run_for_every_code() {
+    use qovery_deploy::error::code;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("\n## Exit codes\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README: ## Exit codes");
+    let rows: Vec<Vec<&str>> = section
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| code"))
+        .map(|line| line.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    let codes: Vec<&str> = rows.iter().map(|row| row[0]).collect();
+    let expected = [
+        code::SUCCESS,
+        code::FAILED,
+        code::BAD_INPUT,
+        code::TIMEOUT,
+        code::API,
+        code::CANCELLED,
+    ]
+    .map(|c| c.to_string());
+    assert_eq!(codes, expected);
+    assert!(
+        section.starts_with("\n| code | meaning | may our deployment still be running? |"),
+        "{section}"
+    );
+    for row in &rows {
+        assert_eq!(row.len(), 3, "{row:?}");
+        let answer = row[2];
+        assert!(
+            answer.starts_with("no") || answer.starts_with("yes") || answer.contains(": yes"),
+            "code {}: {answer}",
+            row[0]
+        );
+    }
+}
