@@ -39,7 +39,7 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in documentation order.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Happy,
         Scenario::Stale,
         Scenario::EarlyId,
