@@ -223,34 +223,31 @@ fn after_conflict(status: &EnvironmentStatus, request_id: &str) -> Cancelled {
     }
 }
 
+/// Where a cancel after a wait acts: the run's inputs and client, and the environment the
+/// requests were made in (a preview environment's, for `preview`; `environment-id` otherwise).
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub config: &'a Config,
+    pub client: &'a Client,
+    pub environment_id: &'a str,
+}
+
 /// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
 /// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
 /// us within seconds, so the cancel then ends within [`AFTER_SIGNAL`] of the signal, whatever the
-/// API does (a signal arriving during a timeout's cancel cuts it the same way). `environment_id` is
-/// the environment the requests were made in (a preview environment's, for `preview`;
-/// `environment-id` otherwise).
+/// API does (a signal arriving during a timeout's cancel cuts it the same way).
 pub async fn after_stop(
     stop: Stop,
-    config: &Config,
-    client: &Client,
-    environment_id: &str,
+    scope: Scope<'_>,
     ci: &Ci,
     shutdown: &mut Shutdown,
     report: &mut Report,
     trackers: &[&Tracker],
 ) {
+    let config = scope.config;
     let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
     let outcomes = if cancel {
-        cancel_within_budget(
-            stop,
-            config,
-            client,
-            environment_id,
-            shutdown,
-            report,
-            trackers,
-        )
-        .await
+        cancel_within_budget(stop, scope, shutdown, report, trackers).await
     } else {
         Vec::new()
     };
@@ -289,9 +286,7 @@ pub async fn after_stop(
 /// `cancel-on-timeout` allows (it may well be refused for the same reason).
 pub async fn after_failure(
     error: &ApiError,
-    config: &Config,
-    client: &Client,
-    environment_id: &str,
+    scope: Scope<'_>,
     ci: &Ci,
     shutdown: &mut Shutdown,
     report: &mut Report,
@@ -306,17 +301,9 @@ pub async fn after_failure(
             .map(|url| format!(", check it in the Qovery console: {url}"))
             .unwrap_or_default()
     ));
-    if config.cancel_on_timeout {
-        let outcomes = cancel_within_budget(
-            Stop::TimedOut,
-            config,
-            client,
-            environment_id,
-            shutdown,
-            report,
-            trackers,
-        )
-        .await;
+    if scope.config.cancel_on_timeout {
+        let outcomes =
+            cancel_within_budget(Stop::TimedOut, scope, shutdown, report, trackers).await;
         note_cancel(ci, report, &outcomes);
     }
 }
@@ -324,20 +311,18 @@ pub async fn after_failure(
 /// [`cancel_all`] with the client and the time a `stop` allows.
 async fn cancel_within_budget(
     stop: Stop,
-    config: &Config,
-    client: &Client,
-    environment_id: &str,
+    scope: Scope<'_>,
     shutdown: &mut Shutdown,
     report: &Report,
     trackers: &[&Tracker],
 ) -> Vec<Cancelled> {
-    let client = cancel_client(client, stop, shutdown);
+    let client = cancel_client(scope.client, stop, shutdown);
     let console = report.console_url.as_deref();
     let cancel = cancel_all(
         &client,
-        environment_id,
+        scope.environment_id,
         trackers,
-        config.force_cancel,
+        scope.config.force_cancel,
         console,
     );
     match shutdown.within(AFTER_SIGNAL, cancel).await {

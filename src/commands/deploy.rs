@@ -140,23 +140,18 @@ pub async fn deploy_planned(
     .await;
     ci.end_section();
 
+    let scope = cancel::Scope {
+        config,
+        client,
+        environment_id: id,
+    };
     let end = match waited {
         Ok(end) => end,
         Err(error) => {
             // An answer proving the wait cannot go on: what was seen stays reported, the cancel
             // is tried, and the error is the run's.
             note_seen(report, &tracker, console);
-            cancel::after_failure(
-                &error,
-                config,
-                client,
-                id,
-                ci,
-                shutdown,
-                report,
-                &[&tracker],
-            )
-            .await;
+            cancel::after_failure(&error, scope, ci, shutdown, report, &[&tracker]).await;
             return Err(error.into());
         }
     };
@@ -174,7 +169,7 @@ pub async fn deploy_planned(
             Some(*done.statuses)
         }
         End::Stopped(stop) => {
-            cancel::after_stop(stop, config, client, id, ci, shutdown, report, &[&tracker]).await;
+            cancel::after_stop(stop, scope, ci, shutdown, report, &[&tracker]).await;
             ours_last(report, &tracker, last)
         }
     };

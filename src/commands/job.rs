@@ -86,6 +86,11 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     let end = End::from_wait(followed);
     ci.end_section();
 
+    let scope = cancel::Scope {
+        config,
+        client,
+        environment_id: id,
+    };
     let unsettled: Vec<&Tracker> = jobs
         .iter()
         .filter(|job| job.verdict.is_none())
@@ -94,12 +99,11 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     match end {
         Ok(End::Finished(())) => conclude(&jobs, report),
         Ok(End::Stopped(stop)) => {
-            cancel::after_stop(stop, config, client, id, ci, shutdown, report, &unsettled).await;
+            cancel::after_stop(stop, scope, ci, shutdown, report, &unsettled).await;
         }
         Err(error) => {
             record(&jobs, report, console.as_ref());
-            cancel::after_failure(&error, config, client, id, ci, shutdown, report, &unsettled)
-                .await;
+            cancel::after_failure(&error, scope, ci, shutdown, report, &unsettled).await;
             return Err(error.into());
         }
     }
