@@ -40,7 +40,7 @@ use crate::inputs::{Command, Config, Entry, InputError, PreviewName, Reference};
 use crate::plan::{self, DeployPlan, Target};
 use crate::preflight;
 use crate::report::{PreviewReport, Report, RunResult};
-use crate::wait::{ChangeLog, End, Halt, Pacer, Stop, Watch};
+use crate::wait::{ChangeLog, End, Halt, Pacer, Reading, Stop, Watch};
 
 /// States of an environment on its way out: a preview found so is waited out, then cloned anew.
 const DELETING: [&str; 4] = ["DELETE_QUEUED", "DELETING", "WAITING_DELETING", "DELETED"];
@@ -464,10 +464,17 @@ async fn ready(
     ci: &Ci,
 ) -> Result<Result<Vec<ServiceInfo>, Error>, Halt> {
     let id = pacer.watch.environment_id;
-    let client = pacer.watch.client;
+    let client = pacer.poller();
     let mut changes = ChangeLog::default();
     loop {
-        let services = pacer.call(client.services(id)).await?;
+        // A transient failure is a missed poll (issue 13), as in every wait.
+        let Some(services) = pacer
+            .read(ci, Reading::Environment, client.services(id))
+            .await?
+        else {
+            pacer.pause().await?;
+            continue;
+        };
         let absent = missing(entries, &services);
         if absent.is_empty() {
             return Ok(Ok(services));
