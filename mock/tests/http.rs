@@ -372,7 +372,7 @@ async fn cancel_a_queued_deployment() {
 
 #[tokio::test]
 async fn queued_scenario_waits_behind_the_other_deployment() {
-    let api = Api::start(Scenario::Queued, 50).await;
+    let api = Api::start(Scenario::Queued, 200).await;
     let request_id = api.deploy_ok(json!({"databases": [ids::POSTGRES]})).await;
     let seen = api.wait_request(&request_id, "DEPLOYED").await;
     assert_eq!(seen, ["QUEUED", "BUILDING", "DEPLOYING", "DEPLOYED"]);
@@ -388,7 +388,7 @@ async fn queued_scenario_waits_behind_the_other_deployment() {
 
 #[tokio::test]
 async fn job_deploy_with_force_event_stop() {
-    let api = Api::start(Scenario::Happy, 50).await;
+    let api = Api::start(Scenario::Happy, 200).await;
     let path = format!("/job/{}/deploy?forceEvent=STOP", ids::MIGRATE);
     let (status, body) = api.post(&path, json!({"image_tag": "1.5.0"})).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
