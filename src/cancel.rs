@@ -157,8 +157,8 @@ async fn try_cancel(
         )));
     }
     match client.cancel_queued_request(request_id).await {
-        Ok(()) => Ok(Cancelled::Requested(format!(
-            "removed deployment request {request_id} from the queue; the deployment running now is not ours and was left alone"
+        Ok(()) => Ok(Cancelled::Requested(removed_from_queue(
+            request_id, &status,
         ))),
         Err(error) if error.is_conflict() => {
             // It may have left the queue and started in between.
@@ -204,6 +204,21 @@ async fn cancel_running(
 }
 
 /// A 409 says "already cancelled or an operation is in progress": say which is true now.
+/// What removing our queued request did: another deployment is named as running (and left alone)
+/// only when the status shows one running.
+fn removed_from_queue(request_id: &str, status: &EnvironmentStatus) -> String {
+    match status.state.class() {
+        StateClass::Running => format!(
+            "removed deployment request {request_id} from the queue; the deployment running now ({}) is not ours and was left alone",
+            status.state
+        ),
+        _ => format!(
+            "removed deployment request {request_id} from the queue (environment {})",
+            status.state
+        ),
+    }
+}
+
 fn after_conflict(status: &EnvironmentStatus, request_id: &str) -> Cancelled {
     match status.state.class() {
         StateClass::Canceled => {
@@ -350,4 +365,25 @@ pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
     report.cancel_pending = outcomes
         .iter()
         .any(|outcome| matches!(outcome, Cancelled::Unconfirmed(_)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(state: &str) -> EnvironmentStatus {
+        serde_json::from_value(serde_json::json!({"id": "e", "state": state})).unwrap()
+    }
+
+    #[test]
+    fn another_deployment_is_named_only_when_one_is_running() {
+        assert_eq!(
+            removed_from_queue("r1", &status("DEPLOYED")),
+            "removed deployment request r1 from the queue (environment DEPLOYED)"
+        );
+        assert_eq!(
+            removed_from_queue("r1", &status("DEPLOYING")),
+            "removed deployment request r1 from the queue; the deployment running now (DEPLOYING) is not ours and was left alone"
+        );
+    }
 }

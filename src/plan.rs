@@ -106,7 +106,12 @@ pub fn resolve(
                     ),
                 )
                 .entry(&entry.raw)
-                .hint(available(entry.kind, services)));
+                .hint(match joined_names(entry, services) {
+                    Some(fixed) => format!(
+                        "entries are separated by commas or newlines, not spaces: write `{fixed}`"
+                    ),
+                    None => available(entry.kind, services),
+                }));
             }
             ([], [other, ..]) => {
                 let actual = other
@@ -141,15 +146,30 @@ pub fn resolve(
             return Err(
                 InputError::new(input, format!("`{}` is listed twice", service.name))
                     .entry(&entry.raw)
-                    .hint(format!(
-                        "it is also listed as `{}`; keep one entry",
-                        previous.raw
-                    )),
+                    .hint(if previous.raw == entry.raw {
+                        "keep one entry".to_string()
+                    } else {
+                        format!(
+                            "`{}` and `{}` name the same {}; keep one entry",
+                            previous.raw, entry.raw, entry.kind
+                        )
+                    }),
             );
         }
         resolved.push((entry.clone(), service.clone()));
     }
     Ok(resolved)
+}
+
+/// `api,web` when the entry `api web` is several known service names run together with
+/// whitespace (the list separators are commas and newlines).
+fn joined_names(entry: &Entry, services: &[ServiceInfo]) -> Option<String> {
+    let Reference::Name(name) = &entry.reference else {
+        return None;
+    };
+    let words: Vec<&str> = name.split_whitespace().collect();
+    let known = |word: &&str| services.iter().any(|s| s.name.eq_ignore_ascii_case(word));
+    (words.len() > 1 && words.iter().all(known)).then(|| words.join(","))
 }
 
 fn reference_label(entry: &Entry) -> &'static str {
@@ -393,12 +413,37 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.problem.contains("twice"));
+        assert_eq!(
+            err.hint.as_deref(),
+            Some(
+                "`api` and `a1000000-0000-4000-8000-000000000001` name the same application; keep one entry"
+            )
+        );
         let err = DeployPlan::new(&config(&[("containers", "argo")]), &services()).unwrap_err();
         assert!(err.hint.unwrap().contains("ARGOCD_APP"));
         let err = DeployPlan::new(&config(&[("jobs", "both")]), &services()).unwrap_err();
         assert!(
             err.problem.contains("both an image and a git source"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn names_run_together_with_spaces_are_told_the_separators() {
+        let err =
+            DeployPlan::new(&config(&[("applications", "api worker")]), &services()).unwrap_err();
+        assert_eq!(err.entry.as_deref(), Some("api worker"));
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("entries are separated by commas or newlines, not spaces: write `api,worker`")
+        );
+        // An unknown word among them: the usual list of names.
+        let err =
+            DeployPlan::new(&config(&[("applications", "api nope")]), &services()).unwrap_err();
+        assert!(
+            err.hint
+                .unwrap()
+                .starts_with("applications in this environment")
         );
     }
 

@@ -105,7 +105,8 @@ pub enum ApiError {
     Decode { call: Call, message: String },
     /// No connection could be made before the API had answered anything: most likely `api-url`.
     #[error(
-        "{call}: cannot connect to {base} ({cause}){retried}\n  hint: check the `api-url` input ({base}; the default is https://api.qovery.com): nothing there accepted a connection; a local mock must be started first"
+        "{call}: cannot connect to {base} ({cause}){retried}\n  hint: {}",
+        unreachable_hint(.base, .cause)
     )]
     Unreachable {
         call: Call,
@@ -128,6 +129,31 @@ pub enum ApiError {
     },
     #[error("{call}: no answer before the deadline (the run's timeout)")]
     DeadlineReached { call: Call },
+}
+
+/// The hint of [`ApiError::Unreachable`]: a TLS handshake that failed is not "nothing there"; an
+/// answer that is no TLS at all (rustls: "received corrupt message") is most often `https://` to a
+/// plain-http server, such as the local mock.
+fn unreachable_hint(base: &str, cause: &str) -> String {
+    let lower = cause.to_ascii_lowercase();
+    if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+        let http = base
+            .get(..8)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("https://"))
+            .map(|_| format!("http://{}", &base[8..]))
+            .unwrap_or_else(|| "http://".to_string());
+        return format!(
+            "check the `api-url` input ({base}): the server there does not speak TLS, so the scheme may be wrong; for a plain-http server such as a local mock on a loopback address, write {http}"
+        );
+    }
+    if lower.contains("certificate") || lower.contains("handshake") || lower.contains("tls") {
+        return format!(
+            "check the `api-url` input ({base}; the default is https://api.qovery.com): the TLS handshake failed; the server must present a valid certificate for its host name"
+        );
+    }
+    format!(
+        "check the `api-url` input ({base}; the default is https://api.qovery.com): nothing there accepted a connection; a local mock must be started first"
+    )
 }
 
 impl ApiError {

@@ -81,7 +81,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
 
     ci.begin_section("Preview environment");
     ci.line(&format!(
-        "Preview environment `{}` ({}), cloned from environment {blueprint_id}",
+        "Preview environment `{}` ({}), blueprint environment {blueprint_id}",
         name.name, name.source
     ));
     let (blueprint, blueprint_services) = preflight::read(shutdown, async {
@@ -120,26 +120,18 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         };
         let id = checked_id(&environment, "/project/{projectId}/environment")?;
         note_environment(report, &environment, &id, origin);
-        if origin != Origin::Existing {
-            ci.progress(&match origin {
-                Origin::Cloned => format!(
-                    "cloned environment {blueprint_id} into `{}` ({id})",
-                    name.name
-                ),
-                _ => format!(
-                    "`{}` ({id}) was created by a concurrent run a moment ago; reusing it",
-                    name.name
-                ),
-            });
-        } else {
-            ci.progress(&format!(
-                "reusing preview environment `{}` ({id})",
-                name.name
-            ));
-        }
+        // Once found, the environment is called by its own name (`pr-1` for a `PR-1` asked for).
+        let called = own_name(&environment, &name.name);
+        ci.progress(&match origin {
+            Origin::Cloned => format!("cloned environment {blueprint_id} into `{called}` ({id})"),
+            Origin::Concurrent => format!(
+                "`{called}` ({id}) was created by a concurrent run a moment ago; reusing it"
+            ),
+            Origin::Existing => format!("reusing preview environment `{called}` ({id})"),
+        });
 
         let mut pacer = Pacer::new(Watch::new(client, &id, config, deadline), shutdown);
-        let services = match ready(&mut pacer, &entries, origin, &name.name, ci).await {
+        let services = match ready(&mut pacer, &entries, origin, &called, ci).await {
             Ok(services) => services?,
             Err(halt) => return stopped_before_deploy(halt, config, report, ci),
         };
@@ -151,7 +143,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         if origin == Origin::Existing && is_deleting(&baseline.environment) && rounds == 1 {
             ci.progress(&format!(
                 "`{}` ({id}) is being deleted ({}): waiting for it to be gone, then cloning it again",
-                name.name, baseline.environment.state
+                called, baseline.environment.state
             ));
             let mut changes = ChangeLog::default();
             match End::from_wait(follow_deletion(&mut pacer, &id, ci, &mut changes).await)? {
@@ -160,7 +152,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
                     report.result = RunResult::Failure;
                     report.reason = Some(format!(
                         "`{}` ({id}) was being deleted and its deletion failed ({state}); it can neither be reused nor cloned again under this name",
-                        name.name
+                        called
                     ));
                     return Ok(());
                 }
@@ -173,6 +165,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         break (environment, origin, services, baseline);
     };
     let id = checked_id(&environment, "/project/{projectId}/environment")?;
+    let called = own_name(&environment, &name.name);
     let plan = DeployPlan::from_entries(config, &entries, &services)?;
     let console = Console::new(config, &environment);
     ci.end_section();
@@ -180,7 +173,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     ci.begin_section("Plan");
     let destination = Destination {
         id: &id,
-        name: Some(&name.name),
+        name: Some(&called),
         baseline: &baseline,
         console: console.as_ref(),
     };
@@ -208,7 +201,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         }
     }
     if origin == Origin::Concurrent {
-        concurrent_note(ci, &name.name);
+        concurrent_note(ci, &called);
     }
     Ok(())
 }
@@ -606,7 +599,7 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
 
     ci.begin_section("Preview environment");
     ci.line(&format!(
-        "Deleting preview environment `{}` ({}), cloned from environment {blueprint_id}",
+        "Deleting preview environment `{}` ({}), blueprint environment {blueprint_id}",
         name.name, name.source
     ));
     let blueprint = preflight::read(shutdown, client.environment(&blueprint_id)).await?;
@@ -634,9 +627,10 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
     };
     check_reusable(&environment, &blueprint_id, name, "delete")?;
     let id = checked_id(&environment, "/project/{projectId}/environment")?;
+    let called = own_name(&environment, &name.name);
     if let Some(preview) = &mut report.preview {
         preview.environment_id = Some(id.clone());
-        preview.environment_name = own_name(&environment, &name.name);
+        preview.environment_name = called.clone();
     }
     report.console_url = Console::new(config, &environment).map(|c| c.environment().to_string());
     if let Some(signal) = shutdown.received() {
@@ -644,9 +638,9 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
     }
     // Not raced against signals: once sent, the answer says whether the deletion started.
     match client.delete_environment(&id).await {
-        Ok(()) => ci.progress(&format!("deletion of `{}` ({id}) requested", name.name)),
+        Ok(()) => ci.progress(&format!("deletion of `{}` ({id}) requested", called)),
         Err(error) if error.status() == Some(404) => {
-            ci.progress(&format!("`{}` ({id}) is already gone", name.name));
+            ci.progress(&format!("`{}` ({id}) is already gone", called));
             report.result = RunResult::Success;
             report.state = Some("DELETED".into());
             return Ok(());
@@ -666,7 +660,7 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
     ci.end_section();
     match end {
         End::Finished(Gone::Deleted) => {
-            ci.progress(&format!("`{}` ({id}) is deleted", name.name));
+            ci.progress(&format!("`{}` ({id}) is deleted", called));
             report.result = RunResult::Success;
             report.state = Some("DELETED".into());
             // Its console page is gone with it.
@@ -674,14 +668,14 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
         }
         End::Finished(Gone::Failed(state)) => {
             report.result = RunResult::Failure;
-            report.reason = Some(format!("the deletion of `{}` failed: {state}", name.name));
+            report.reason = Some(format!("the deletion of `{}` failed: {state}", called));
             report.state = Some(state);
         }
         End::Stopped(Stop::TimedOut) => {
             report.result = RunResult::Timeout;
             report.reason = Some(format!(
                 "`{}` was not gone within the timeout ({}s); its deletion goes on in Qovery",
-                name.name,
+                called,
                 config.timeout.as_secs()
             ));
         }
@@ -689,7 +683,7 @@ async fn delete(session: Session<'_>, report: &mut Report) -> Result<(), Error> 
             report.result = RunResult::Cancelled;
             report.reason = Some(format!(
                 "the CI job was cancelled ({signal}) while waiting; the deletion of `{}` goes on in Qovery (a deletion cannot be cancelled)",
-                name.name
+                called
             ));
             report.interrupted_by = Some(signal);
         }

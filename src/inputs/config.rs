@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::preview::{self, PreviewName};
 use super::values::{
-    check_version, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
+    check_version, no_path, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
     parse_uuid,
 };
 use super::{InputError, Invocation, RawInputs};
@@ -312,9 +312,12 @@ impl Config {
             poll_interval,
             cancel_on_timeout: parse_bool("cancel-on-timeout", raw.get("cancel-on-timeout"), true)?,
             force_cancel: parse_bool("force-cancel", raw.get("force-cancel"), false)?,
-            api_url: parse_base_url(
+            api_url: no_path(
                 "api-url",
-                raw.get("api-url").unwrap_or("https://api.qovery.com"),
+                parse_base_url(
+                    "api-url",
+                    raw.get("api-url").unwrap_or("https://api.qovery.com"),
+                )?,
             )?,
             console_url: parse_base_url(
                 "console-url",

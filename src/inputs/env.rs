@@ -53,6 +53,7 @@ pub(super) fn read(env: &BTreeMap<String, String>, raw: &mut RawInputs) -> Resul
         }
         sources.insert(name, (key.clone(), value.to_string()));
         raw.set(name, value);
+        raw.given_as.insert(name, format!("`{key}`"));
     }
     Ok(())
 }

@@ -240,7 +240,7 @@ fn switch_value(parser: &mut lexopt::Parser) -> Result<String, InputError> {
 fn value(parser: &mut lexopt::Parser, def: &InputDef) -> Result<String, InputError> {
     let next = parser
         .try_raw_args()
-        .and_then(|mut rest| rest.next_if(|word| !looks_like_flag(word)));
+        .and_then(|mut rest| rest.next_if(|word| !is_flag_not_value(word)));
     match next {
         Some(value) => text(value),
         None => Err(
@@ -256,6 +256,14 @@ fn value(parser: &mut lexopt::Parser, def: &InputDef) -> Result<String, InputErr
 fn looks_like_flag(word: &std::ffi::OsStr) -> bool {
     let bytes = word.as_encoded_bytes();
     bytes.len() > 1 && bytes[0] == b'-'
+}
+
+/// After a value flag: whether the next word is a flag rather than the value. `--name` and the
+/// short flags `-h`/`-V` are flags; any other word that starts with `-` (`-5m`, `-x`) is the value,
+/// for its input to judge.
+fn is_flag_not_value(word: &std::ffi::OsStr) -> bool {
+    let bytes = word.as_encoded_bytes();
+    bytes.starts_with(b"--") && bytes.len() > 2 || bytes == b"-h" || bytes == b"-V"
 }
 
 fn text(value: std::ffi::OsString) -> Result<String, InputError> {

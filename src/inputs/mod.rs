@@ -380,10 +380,48 @@ pub(crate) mod tests {
                 .starts_with("input `timeout` (given as `--timeout`): "),
             "{err}"
         );
-        // A variable's value is not a flag's.
+        // A variable's value names the variable, as spelled.
         let raw = read(&invocation(&[("INPUT_TIMEOUT", "soon")], &[])).unwrap();
         let Request::Run(raw) = raw else { panic!() };
         let err = raw.attribute(InputError::new("timeout", "x"));
-        assert_eq!(err.given_as, None);
+        assert!(
+            err.to_string()
+                .starts_with("input `timeout` (given as `INPUT_TIMEOUT`): x"),
+            "{err}"
+        );
+        // A flag over a variable: the flag gave the value.
+        let raw = read(&invocation(
+            &[("INPUT_TIMEOUT", "soon")],
+            &["--timeout", "later"],
+        ))
+        .unwrap();
+        let Request::Run(raw) = raw else { panic!() };
+        let err = raw.attribute(InputError::new("timeout", "x"));
+        assert_eq!(err.given_as.as_deref(), Some("`--timeout`"));
+    }
+
+    #[test]
+    fn a_value_starting_with_a_dash_is_the_value_unless_it_is_a_flag() {
+        let raw = args(&["--timeout", "-5m", "--jobs", "-x", "--wait"]).unwrap();
+        assert_eq!(
+            (raw.get("timeout"), raw.get("jobs"), raw.get("wait")),
+            (Some("-5m"), Some("-x"), Some("true"))
+        );
+        let raw = raw.with("api-token", "t").with("environment-id", ENV);
+        let err = raw.attribute(Config::parse(&raw, &Invocation::default()).unwrap_err());
+        assert!(
+            err.to_string().starts_with(
+                "input `timeout` (given as `--timeout`): `-5m` is negative; a duration cannot be"
+            ),
+            "{err}"
+        );
+        // A known flag is still never swallowed.
+        assert!(
+            args(&["--timeout", "--wait"])
+                .unwrap_err()
+                .problem
+                .contains("needs a value")
+        );
+        assert!(args(&["--timeout", "-h"]).is_err());
     }
 }

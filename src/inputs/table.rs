@@ -316,18 +316,41 @@ pub fn help(command: Option<&CommandDef>) -> String {
         None => true,
         Some(command) => COMMON_INPUTS.contains(&def.name) || command.inputs.contains(&def.name),
     };
-    for def in INPUTS.iter().filter(|def| shown(def)) {
+    let shown: Vec<&InputDef> = INPUTS.iter().filter(|def| shown(def)).collect();
+    // The widest flag sets the column, so `--apply-deployment-rule` lines up with the rest.
+    let width = shown.iter().map(|def| def.name.len()).max().unwrap_or(0);
+    for def in shown {
         let default = def
             .default
             .map(|d| format!(" [default: {d}]"))
             .unwrap_or_default();
-        text.push_str(&format!("  --{:<18} {}{}\n", def.name, def.help, default));
+        let help = command
+            .and_then(|c| help_for(c.name, def.name))
+            .unwrap_or(def.help);
+        text.push_str(&format!("  --{:<width$} {}{}\n", def.name, help, default));
     }
     text.push_str(
         "\nExit codes: 0 success, 1 deployment failed, 2 bad input, 3 timeout, 4 API error, 5 cancelled.\n\
          Docs: README.md (https://github.com/qovery-deploy/qovery-deploy)\n",
     );
     text
+}
+
+/// What an input does for one command, where the table's general wording would mislead in
+/// `help COMMAND`.
+fn help_for(command: &str, input: &str) -> Option<&'static str> {
+    Some(match (command, input) {
+        ("preview" | "preview-delete", "environment-id") => {
+            "UUID of the blueprint environment the preview is cloned from (required)"
+        }
+        (_, "environment-id") => "environment UUID (required)",
+        ("redeploy-job", "jobs") => {
+            "jobs to run again at their current version: ids or names, comma/newline separated"
+        }
+        ("preview-delete", "wait") => "wait until the environment is deleted",
+        ("cancel", "wait") => "wait until the cancelled deployment has ended",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -358,6 +381,40 @@ mod tests {
         }
         for name in ["applications", "commit-sha", "job-event"] {
             assert!(!help.contains(&format!("--{name} ")), "{name}: {help}");
+        }
+    }
+
+    #[test]
+    fn command_help_words_each_input_for_that_command_and_keeps_one_column() {
+        let line = |command: &str, flag: &str| {
+            let help = help(command_def(command));
+            help.lines()
+                .find(|l| l.starts_with(&format!("  --{flag} ")))
+                .unwrap_or_else(|| panic!("{flag}: {help}"))
+                .to_string()
+        };
+        assert!(line("deploy", "environment-id").ends_with("environment UUID (required)"));
+        assert!(line("preview", "environment-id").contains("blueprint"));
+        let jobs = line("redeploy-job", "jobs");
+        assert!(
+            jobs.contains("at their current version") && !jobs.contains("VERSION"),
+            "{jobs}"
+        );
+        assert!(
+            line("preview-delete", "wait")
+                .ends_with("wait until the environment is deleted [default: true]")
+        );
+        // Every description starts in the same column, `--apply-deployment-rule` included.
+        for text in [help(None), help(command_def("preview"))] {
+            let starts: std::collections::BTreeSet<usize> = text
+                .lines()
+                .filter(|l| l.starts_with("  --"))
+                .map(|l| {
+                    let after = 2 + l[2..].find(' ').unwrap();
+                    after + l[after..].find(|c: char| c != ' ').unwrap()
+                })
+                .collect();
+            assert_eq!(starts.len(), 1, "{text}");
         }
     }
 

@@ -129,6 +129,29 @@ pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> 
     if let Ok(seconds) = value.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if value
+        .strip_prefix('-')
+        .is_some_and(|rest| parse_duration(input, rest).is_ok())
+    {
+        return Err(InputError::new(
+            input,
+            format!("`{value}` is negative; a duration cannot be"),
+        )
+        .hint(format!("write it without the `-`, e.g. `{}`", &value[1..])));
+    }
+    if value.strip_suffix("ms").is_some_and(digits) {
+        let hint = if input == "poll-interval" {
+            "the minimum is 1s: write `1s`".to_string()
+        } else {
+            "write whole seconds, e.g. `1s` or `90s`".to_string()
+        };
+        return Err(InputError::new(
+            input,
+            format!("`{value}` is in milliseconds, which are not supported"),
+        )
+        .hint(hint));
+    }
     let mut total: u64 = 0;
     let mut number = String::new();
     let mut last_unit = u64::MAX;
@@ -193,6 +216,24 @@ pub(super) fn parse_base_url(input: &str, value: &str) -> Result<String, InputEr
     }
 }
 
+/// `url` (from [`parse_base_url`]) when it has no path: the API's paths (`/environment/…`,
+/// `/organization/…`) start at its root, so a path such as `/api` only turns every call into a
+/// 404 that looks like a wrong id.
+pub(super) fn no_path(input: &str, url: String) -> Result<String, InputError> {
+    let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+    match rest.split_once('/') {
+        Some((authority, path)) => {
+            let scheme = &url[..url.len() - rest.len()];
+            Err(
+                InputError::new(input, format!("`{url}` has a path (`/{path}`)")).hint(format!(
+                    "give the API's root, without a path: `{scheme}{authority}` (the default is https://api.qovery.com)"
+                )),
+            )
+        }
+        None => Ok(url),
+    }
+}
+
 fn is_loopback(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -225,6 +266,43 @@ mod tests {
         ] {
             assert!(d(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_api_url_with_a_path_is_refused_naming_the_root() {
+        let err = no_path(
+            "api-url",
+            parse_base_url("api-url", "http://localhost:8788/api/").unwrap(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input `api-url`: `http://localhost:8788/api` has a path (`/api`)\n  hint: give the API's root, without a path: `http://localhost:8788` (the default is https://api.qovery.com)"
+        );
+        assert_eq!(
+            no_path("api-url", "https://api.qovery.com".into()).as_deref(),
+            Ok("https://api.qovery.com")
+        );
+    }
+
+    #[test]
+    fn negative_and_millisecond_durations_say_what_is_wrong() {
+        let err = parse_duration("poll-interval", "500ms").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input `poll-interval`: `500ms` is in milliseconds, which are not supported\n  hint: the minimum is 1s: write `1s`"
+        );
+        let err = parse_duration("timeout", "-5m").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input `timeout`: `-5m` is negative; a duration cannot be\n  hint: write it without the `-`, e.g. `5m`"
+        );
+        assert!(
+            parse_duration("timeout", "-x")
+                .unwrap_err()
+                .problem
+                .contains("is not a duration")
+        );
     }
 
     #[test]

@@ -147,6 +147,36 @@ fn an_api_url_where_nothing_listens_fails_in_seconds_naming_api_url() {
     assert!(err.matches("retrying").count() <= 2, "{err}");
 }
 
+#[test]
+fn https_to_a_plain_http_server_says_the_scheme_may_be_wrong() {
+    // A plain-http server: every connection is answered in clear text.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            use std::io::Write;
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let output = command(&format!("https://127.0.0.1:{port}"))
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    assert_exit(&output, 4);
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "hint: check the `api-url` input (https://127.0.0.1:{port}): the server there does not speak TLS, so the scheme may be wrong; for a plain-http server such as a local mock on a loopback address, write http://127.0.0.1:{port}"
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("nothing there accepted a connection"),
+        "{err}"
+    );
+}
+
 /// A Qovery on a plain socket, one request per connection (`Connection: close`), so that it can
 /// stop listening: once the deploy was accepted and `polls_before` polls showed ours `DEPLOYING`,
 /// connections are refused for `outage`; then the same port listens again and ours is `DEPLOYED`.

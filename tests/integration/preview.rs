@@ -202,11 +202,22 @@ async fn the_second_run_reuses_it_without_a_second_clone() {
         .len(),
         2
     );
+    // Once found, it is called by its own name everywhere, and nothing claims it was cloned.
+    let out = stdout(&second);
     assert!(
-        stdout(&second).contains("reusing preview environment"),
-        "{}",
-        stdout(&second)
+        out.contains(&format!(
+            "reusing preview environment `pr-3` ({})",
+            preview.id
+        )),
+        "{out}"
     );
+    assert!(
+        out.contains(&format!("service(s) to environment pr-3 ({})", preview.id)),
+        "{out}"
+    );
+    assert!(!out.contains("cloned from"), "{out}");
+    // Only the header, printed before the lookup, names it as asked.
+    assert_eq!(out.matches("PR-3").count(), 1, "{out}");
     assert!(!stdout(&second).contains("waiting for the new environment's services"));
     blueprint_untouched(&server);
     assert_mock_conforms(&server);
@@ -1015,7 +1026,7 @@ mod odd_answers {
         let err = stderr(&output);
         assert!(
             err.contains(&format!(
-                "not in preview environment `pr-7` ({PREVIEW}): api"
+                "not in preview environment `PR-7` ({PREVIEW}): api"
             )),
             "{err}"
         );
