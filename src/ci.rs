@@ -1,6 +1,10 @@
 //! Talking to the CI platform: log lines, GitHub workflow commands (`::add-mask::`, `::group::`,
 //! `::error::`), GitLab collapsible sections, and the step's files (`$GITHUB_OUTPUT`,
-//! `$GITHUB_STEP_SUMMARY`, GitLab's dotenv report). Everything printed goes through the redactor.
+//! `$GITHUB_STEP_SUMMARY`, GitLab's dotenv report).
+//!
+//! Every one of these sinks takes outside text through [`crate::neutral`]: redacted first, then
+//! escaped for that sink, then cut. Nothing the API or a user wrote can start a workflow command,
+//! write a step output or dotenv variable, or add Markdown structure to the summary.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -11,13 +15,25 @@ use std::time::{Instant, SystemTime};
 use anyhow::Context;
 
 use crate::inputs::Invocation;
+use crate::neutral::{
+    self, Redactor, command_data, command_property, defuse_line, dotenv_value, escape_data,
+    log_fragment, log_text, md_block, md_code, md_link, output_value,
+};
 use crate::report::{PreviewReport, Report, RunResult};
 
-/// GitLab refuses dotenv reports larger than this.
+/// GitLab accepts a dotenv report only when it is strictly smaller than this many bytes
+/// (`artifact.file.size < 5.kilobytes` in its `ParseDotenvArtifactService`): at most 5119.
 pub const DOTENV_LIMIT: usize = 5 * 1024;
 /// Longest `QOVERY_URLS` written to the dotenv report (bytes); longer, it is left empty.
 const DOTENV_URLS_LIMIT: usize = 1024;
 pub const DOTENV_FILE: &str = "qovery-deploy.env";
+/// The step summary stops adding service rows past this many bytes (GitHub refuses summaries over
+/// 1 MiB, older runners over 128 KiB).
+pub const SUMMARY_BUDGET: usize = 60 * 1024;
+/// Characters of one outside value in a summary cell or a log table cell.
+const CELL_MAX_CHARS: usize = 200;
+/// Characters of the reason or the cancel note in the summary.
+const NOTE_MAX_CHARS: usize = 4000;
 
 #[derive(Debug)]
 pub struct Ci {
@@ -25,7 +41,9 @@ pub struct Ci {
     gitlab: bool,
     color: bool,
     start: Instant,
-    secrets: Vec<String>,
+    redactor: Redactor,
+    /// The console's base URL: the summary links only to URLs under it.
+    link_base: Option<String>,
     github_output: Option<PathBuf>,
     step_summary: Option<PathBuf>,
     dotenv: Option<PathBuf>,
@@ -45,7 +63,8 @@ impl Ci {
                 && invocation.var("NO_COLOR").is_none()
                 && !github,
             start,
-            secrets: Vec::new(),
+            redactor: Redactor::new(),
+            link_base: None,
             github_output: invocation.var("GITHUB_OUTPUT").map(PathBuf::from),
             step_summary: invocation.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             dotenv: gitlab.then(|| PathBuf::from(DOTENV_FILE)),
@@ -73,8 +92,10 @@ impl Ci {
         }
     }
 
-    /// Registers a secret: GitHub masks it from here on, and this process never prints it.
-    /// On GitHub this must be the first line of output.
+    /// Registers a secret: GitHub masks it from here on (`::add-mask::`, for any non-empty value),
+    /// and this process never prints it nor any fragment of 8 characters or more of it (for secrets
+    /// of at least [`neutral::REDACT_MIN_CHARS`] characters; shorter ones would garble every
+    /// message, and are refused as tokens). On GitHub this must be the first line of output.
     pub fn mask(&mut self, secret: &str) {
         if secret.is_empty() {
             return;
@@ -82,13 +103,17 @@ impl Ci {
         if self.github {
             println!("::add-mask::{}", escape_data(secret));
         }
-        self.secrets.push(secret.to_string());
+        self.redactor.add(secret);
     }
 
-    fn redact(&self, text: &str) -> String {
-        self.secrets
-            .iter()
-            .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+    /// The redactor every sink applies: for callers that write outside text elsewhere.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Lets the summary link to URLs under `base` (the `console-url` input), and only there.
+    pub fn trust_links_under(&mut self, base: &str) {
+        self.link_base = Some(base.trim_end_matches('/').to_string());
     }
 
     fn paint(&self, text: &str, ansi: &str) -> String {
@@ -103,35 +128,43 @@ impl Ci {
         self.start.elapsed().as_secs()
     }
 
-    /// A plain log line.
+    /// A plain log line (or several, split on `\n`): redacted, control characters escaped, never a
+    /// workflow command ([`neutral::log_text`]). Escape outside fragments with
+    /// [`neutral::inline`] before composing them into `text`, so their line breaks cannot fake lines.
     pub fn line(&self, text: &str) {
-        println!("{}", self.redact(text));
+        println!("{}", log_text(&self.redactor, text));
     }
 
     /// A timestamped progress line: `[  42s] api: BUILDING -> DEPLOYING`.
     pub fn progress(&self, text: &str) {
         let stamp = self.paint(&format!("[{:>4}s]", self.elapsed()), "2");
-        println!("{stamp} {}", self.redact(text));
+        println!("{stamp} {}", log_text(&self.redactor, text));
     }
 
     pub fn warning(&self, text: &str) {
-        let text = self.redact(text);
         if self.github {
-            println!("::warning::{}", escape_data(&text));
+            println!("::warning::{}", command_data(&self.redactor, text));
         } else {
-            eprintln!("{} {text}", self.paint("warning:", "33"));
+            eprintln!(
+                "{} {}",
+                self.paint("warning:", "33"),
+                log_text(&self.redactor, text)
+            );
         }
     }
 
     /// The failure reason: on stderr, and as an annotation on GitHub.
     pub fn error(&self, title: &str, text: &str) {
-        let text = self.redact(text);
-        eprintln!("{} {text}", self.paint("error:", "31;1"));
+        eprintln!(
+            "{} {}",
+            self.paint("error:", "31;1"),
+            log_text(&self.redactor, text)
+        );
         if self.github {
             println!(
                 "::error title={}::{}",
-                escape_property(title),
-                escape_data(&text)
+                command_property(&self.redactor, title),
+                command_data(&self.redactor, text)
             );
         }
     }
@@ -139,16 +172,17 @@ impl Ci {
     /// Opens a collapsible section (GitHub group, GitLab section, a header elsewhere).
     pub fn begin_section(&mut self, title: &str) {
         self.end_section();
-        let title = self.redact(title);
         if self.github {
-            println!("::group::{}", escape_data(&title));
+            println!("::group::{}", command_data(&self.redactor, title));
         } else if self.gitlab {
             self.sections += 1;
             let name = format!("qovery_deploy_{}", self.sections);
+            let title = defuse_line(&log_fragment(&self.redactor, title)).into_owned();
             println!("\x1b[0Ksection_start:{}:{name}\r\x1b[0K{title}", unix_now());
             self.open_section = Some(name);
             return;
         } else {
+            let title = log_text(&self.redactor, title);
             println!("{}", self.paint(&format!("== {title}"), "1"));
         }
         self.open_section = Some(String::new());
@@ -189,17 +223,18 @@ impl Ci {
         let outputs = report.outputs();
         let mut failed = Vec::new();
         if let Some(path) = &self.github_output {
-            if let Err(error) = append(path, &github_outputs(&outputs)) {
+            if let Err(error) = append(path, &github_outputs(&outputs, &self.redactor)) {
                 failed.push(error.context("cannot write the step outputs ($GITHUB_OUTPUT)"));
             }
         }
         if let Some(path) = &self.step_summary {
-            if let Err(error) = append(path, &self.redact(&summary_markdown(report))) {
+            let summary = summary_markdown(report, &self.redactor, self.link_base.as_deref());
+            if let Err(error) = append(path, &summary) {
                 failed.push(error.context("cannot write the step summary ($GITHUB_STEP_SUMMARY)"));
             }
         }
         if let Some(path) = &self.dotenv {
-            if let Err(error) = std::fs::write(path, dotenv(&outputs, report)) {
+            if let Err(error) = std::fs::write(path, dotenv(&outputs, report, &self.redactor)) {
                 failed.push(
                     anyhow::Error::new(error)
                         .context(format!("cannot write the dotenv report {}", path.display())),
@@ -207,6 +242,16 @@ impl Ci {
             }
         }
         failed
+    }
+
+    /// One outside value of the log table: redacted, escaped, cut.
+    fn cell(&self, text: &str) -> String {
+        neutral::cut(&log_fragment(&self.redactor, text), CELL_MAX_CHARS).into_owned()
+    }
+
+    /// Prints a line composed by this module from [`Ci::cell`]s and its own colours.
+    fn emit(&self, line: &str) {
+        println!("{}", defuse_line(line));
     }
 
     /// The block every run ends with, whatever the end, always in this order: the table of the
@@ -221,14 +266,16 @@ impl Ci {
                 .iter()
                 .map(|s| {
                     [
-                        s.name.clone(),
-                        s.kind.to_lowercase(),
-                        s.version
-                            .as_deref()
-                            .map(short_version)
-                            .or(s.stage.clone())
-                            .unwrap_or_else(|| "-".into()),
-                        service_state(s),
+                        self.cell(&s.name),
+                        self.cell(&s.kind.to_lowercase()),
+                        self.cell(
+                            &s.version
+                                .as_deref()
+                                .map(short_version)
+                                .or(s.stage.clone())
+                                .unwrap_or_else(|| "-".into()),
+                        ),
+                        self.cell(&service_state(s)),
                         s.duration_seconds
                             .map(|d| format!("{d}s"))
                             .unwrap_or_else(|| "-".into()),
@@ -248,7 +295,7 @@ impl Ci {
             ];
             let width = |i: usize| {
                 rows.iter()
-                    .map(|r| r[i].len())
+                    .map(|r| r[i].chars().count())
                     .chain([header[i].len()])
                     .max()
                     .unwrap_or(0)
@@ -267,7 +314,7 @@ impl Ci {
                     w2 = widths[2]
                 )
             };
-            self.line(&line(header, format!("{:<w$}", header[3], w = widths[3])));
+            self.emit(&line(header, format!("{:<w$}", header[3], w = widths[3])));
             for row in &rows {
                 let padded = format!("{:<w$}", row[3], w = widths[3]);
                 let state = if row[3].ends_with("_ERROR") || row[3] == "CANCELED" {
@@ -277,7 +324,7 @@ impl Ci {
                 } else {
                     padded
                 };
-                self.line(&line([&row[0], &row[1], &row[2], &row[3], &row[4]], state));
+                self.emit(&line([&row[0], &row[1], &row[2], &row[3], &row[4]], state));
             }
         }
         let result = if report.exit_code() == crate::error::code::SUCCESS {
@@ -288,9 +335,9 @@ impl Ci {
         let state = report
             .state
             .as_deref()
-            .map(|s| format!(" (state {s})"))
+            .map(|s| format!(" (state {})", self.cell(s)))
             .unwrap_or_default();
-        self.line(&format!(
+        self.emit(&format!(
             "result: {result}{state} after {}s",
             report.duration.as_secs()
         ));
@@ -300,7 +347,7 @@ impl Ci {
             }
         }
         if let Some(url) = &report.console_url {
-            self.line(&format!("console: {url}"));
+            self.emit(&format!("console: {}", log_fragment(&self.redactor, url)));
         }
         if let Some((title, text)) = error {
             self.error(title, text);
@@ -311,10 +358,12 @@ impl Ci {
 /// The preview environment in the closing lines: its name, id, whether this run made it, and
 /// where its services answer.
 fn preview_lines(preview: &PreviewReport) -> Vec<String> {
+    // Outside text (the API's names and addresses) kept to one line each.
+    let inline = |text: &str| neutral::inline(text).into_owned();
     let id = preview
         .environment_id
         .as_deref()
-        .map(|id| format!(" ({id})"))
+        .map(|id| format!(" ({})", inline(id)))
         .unwrap_or_default();
     let how = match preview.created {
         Some(true) => ", created by this run",
@@ -323,13 +372,13 @@ fn preview_lines(preview: &PreviewReport) -> Vec<String> {
     };
     let mut lines = vec![format!(
         "preview environment: {}{id}{how}",
-        preview.environment_name
+        inline(&preview.environment_name)
     )];
     lines.extend(
         preview
             .urls
             .iter()
-            .map(|(name, url)| format!("  {name}: {url}")),
+            .map(|(name, url)| format!("  {}: {}", inline(name), inline(url))),
     );
     lines
 }
@@ -376,24 +425,16 @@ fn append(path: &PathBuf, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write to {}", path.display()))
 }
 
-/// Workflow-command data escaping (`%`, `\r`, `\n`).
-fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Workflow-command property escaping: data escaping plus `:` and `,`.
-fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// `$GITHUB_OUTPUT` lines. Multi-line values (and `services`, always) use the heredoc form. The
-/// delimiter need not be random (the OS may offer no randomness: an empty root has no
-/// `/dev/urandom`); it must only be absent from the value, which is what makes injection impossible.
-fn github_outputs(outputs: &[(&'static str, String)]) -> String {
+/// `$GITHUB_OUTPUT` text for `outputs`, as the runner reads it (`FileCommandManager`): `name=value`
+/// for a value on one line, else (and for `services`, always) the heredoc form `name<<DELIMITER`,
+/// the value, `DELIMITER`. Values are redacted ([`neutral::output_value`]). The delimiter need not
+/// be random (the OS may offer no randomness: an empty root has no `/dev/urandom`); it is chosen
+/// absent from the value, so no line of the value can end the heredoc early and no text in it can
+/// set another output.
+pub fn github_outputs(outputs: &[(&'static str, String)], redactor: &Redactor) -> String {
     let mut text = String::new();
     for (name, value) in outputs {
+        let value = output_value(redactor, value);
         if *name != "services" && !value.contains(['\n', '\r']) {
             let _ = writeln!(text, "{name}={value}");
             continue;
@@ -407,38 +448,154 @@ fn github_outputs(outputs: &[(&'static str, String)]) -> String {
     text
 }
 
-/// GitLab's dotenv report: `QOVERY_NAME=value`, one line each, no quotes, under 5 KiB. The
-/// `services` JSON can outgrow that, so it becomes `name:STATE` pairs, cut with a `+N more` tail.
-fn dotenv(outputs: &[(&'static str, String)], report: &Report) -> String {
-    let mut text = String::new();
-    for (name, value) in outputs.iter().filter(|(n, _)| *n != "services") {
-        let key = format!("QOVERY_{}", name.to_ascii_uppercase().replace('-', "_"));
-        // Many links would crowd out the rest: QOVERY_URL keeps the first one.
-        let value = if *name == "urls" && value.len() > DOTENV_URLS_LIMIT {
-            ""
-        } else {
-            value
-        };
-        let _ = writeln!(text, "{key}={}", value.replace(['\n', '\r'], " "));
+/// Which dotenv variables keep their full value first when the report must be cut to fit
+/// (`QOVERY_SERVICES` comes last of all).
+const DOTENV_PRIORITY: [&str; 11] = [
+    "QOVERY_RESULT",
+    "QOVERY_DURATION_SECONDS",
+    "QOVERY_STATE",
+    "QOVERY_CONSOLE_URL",
+    "QOVERY_ENVIRONMENT_ID",
+    "QOVERY_ENVIRONMENT_NAME",
+    "QOVERY_CREATED",
+    "QOVERY_URL",
+    "QOVERY_DEPLOYMENT_REQUEST_ID",
+    "QOVERY_EXECUTION_ID",
+    "QOVERY_URLS",
+];
+/// Values that are dropped rather than cut: a cut URL or JSON object would be wrong, not short.
+const DOTENV_WHOLE: [&str; 4] = [
+    "QOVERY_CONSOLE_URL",
+    "QOVERY_ENVIRONMENT_ID",
+    "QOVERY_URL",
+    "QOVERY_URLS",
+];
+
+/// GitLab's dotenv report: `QOVERY_NAME=value`, one line each, every output always present, the
+/// whole strictly under [`DOTENV_LIMIT`] bytes. GitLab's rules (`ParseDotenvArtifactService`): each
+/// line is `KEY=VALUE` (a line without `=`, even an empty one, rejects the whole report), keys are
+/// `[A-Za-z0-9_]`, values are stripped and later expanded (`$NAME`), the last value of a key wins.
+/// So each value goes through [`neutral::dotenv_value`] (one line, `$` doubled). `services` becomes
+/// `name:STATE` pairs with `%`, `,` and `:` percent-encoded in each part, so that no name can add a
+/// pair. When the report would be too big, values are cut, the least important first: lists keep
+/// whole items and end in `+N more`, the console URL is dropped rather than cut, `result` is never
+/// cut.
+pub fn dotenv(outputs: &[(&'static str, String)], report: &Report, redactor: &Redactor) -> String {
+    let mut entries: Vec<(String, String)> = outputs
+        .iter()
+        .map(|(name, value)| {
+            let key = format!("QOVERY_{}", name.to_ascii_uppercase().replace('-', "_"));
+            let value = match *name {
+                "services" => compact_services(report, redactor),
+                // Many links would crowd out the rest: QOVERY_URL keeps the first one.
+                "urls" if value.len() > DOTENV_URLS_LIMIT => String::new(),
+                _ => dotenv_value(redactor, value),
+            };
+            (key, value)
+        })
+        .collect();
+    let overhead: usize = entries.iter().map(|(key, _)| key.len() + "=\n".len()).sum();
+    let mut budget = (DOTENV_LIMIT - 1).saturating_sub(overhead);
+    let rank = |key: &str| {
+        DOTENV_PRIORITY
+            .iter()
+            .position(|k| *k == key)
+            .unwrap_or(if key == "QOVERY_SERVICES" {
+                usize::MAX
+            } else {
+                DOTENV_PRIORITY.len()
+            })
+    };
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| rank(&entries[i].0));
+    for i in order {
+        let (key, value) = &mut entries[i];
+        *value = fit(value, budget, DOTENV_WHOLE.contains(&key.as_str()));
+        budget -= value.len();
     }
-    let budget =
-        DOTENV_LIMIT.saturating_sub(text.len() + "QOVERY_SERVICES=\n".len() + " +9999 more".len());
-    let mut services = String::new();
-    for (i, s) in report.services.iter().enumerate() {
-        let state = service_state(s).to_uppercase().replace(' ', "_");
-        let item = format!("{}{}:{}", if i > 0 { "," } else { "" }, s.name, state);
-        if services.len() + item.len() > budget {
-            let _ = write!(services, " +{} more", report.services.len() - i);
-            break;
-        }
-        services.push_str(&item);
-    }
-    let _ = writeln!(text, "QOVERY_SERVICES={services}");
-    text
+    entries
+        .iter()
+        .map(|(key, value)| format!("{key}={value}\n"))
+        .collect()
 }
 
-/// The Markdown summary for `$GITHUB_STEP_SUMMARY`.
-pub fn summary_markdown(report: &Report) -> String {
+/// `name:STATE,…` for the dotenv report, each part made a dotenv value and percent-encoded.
+fn compact_services(report: &Report, redactor: &Redactor) -> String {
+    let part = |text: &str| {
+        dotenv_value(redactor, text)
+            .replace('%', "%25")
+            .replace(',', "%2C")
+            .replace(':', "%3A")
+    };
+    let items: Vec<String> = report
+        .services
+        .iter()
+        .map(|s| {
+            let state = service_state(s).to_uppercase().replace(' ', "_");
+            format!("{}:{}", part(&s.name), part(&state))
+        })
+        .collect();
+    items.join(",")
+}
+
+/// `value` in at most `max` bytes: whole, else a comma list cut at an item with `+N more`, else
+/// (`whole`) nothing, else cut with `...`. A cut never splits a `$$` pair.
+fn fit(value: &str, max: usize, whole: bool) -> String {
+    if value.len() <= max {
+        return value.to_string();
+    }
+    if whole {
+        return String::new();
+    }
+    let items: Vec<&str> = value.split(',').collect();
+    if items.len() > 1 {
+        let more = |n: usize| format!(" +{n} more");
+        let mut out = String::new();
+        for (i, item) in items.iter().enumerate() {
+            let rest = items.len() - i - 1;
+            let tail = if rest > 0 { more(rest).len() } else { 0 };
+            let sep = usize::from(i > 0);
+            if out.len() + sep + item.len() + tail > max {
+                let tail = more(items.len() - i);
+                if out.len() + tail.len() <= max {
+                    out.push_str(if out.is_empty() {
+                        tail.trim_start()
+                    } else {
+                        tail.as_str()
+                    });
+                }
+                return out;
+            }
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(item);
+        }
+        return out;
+    }
+    if max < 4 {
+        return String::new();
+    }
+    let mut end = max - 3;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut kept = &value[..end];
+    if (kept.len() - kept.trim_end_matches('$').len()) % 2 == 1 {
+        kept = &kept[..kept.len() - 1];
+    }
+    format!("{kept}...")
+}
+
+/// The Markdown summary for `$GITHUB_STEP_SUMMARY`. Every outside value is a code span or a fenced
+/// code block ([`neutral::md_code`], [`neutral::md_block`]), so nothing in it renders as Markdown,
+/// HTML or a link; the console link is a link only under `console_base` ([`neutral::md_link`]).
+/// Rows stop at [`SUMMARY_BUDGET`] bytes with a count of those left out.
+pub fn summary_markdown(
+    report: &Report,
+    redactor: &Redactor,
+    console_base: Option<&str>,
+) -> String {
     let icon = match report.result {
         RunResult::Success => "✅",
         RunResult::Queued => "⏳",
@@ -446,29 +603,41 @@ pub fn summary_markdown(report: &Report) -> String {
         RunResult::Cancelled => "🛑",
         RunResult::Failure => "❌",
     };
+    let code = |text: &str| md_code(redactor, text, CELL_MAX_CHARS);
     let mut md = format!(
         "### {icon} Qovery {}: {}\n\n",
         report.command.name(),
         report.result.as_str()
     );
     if let Some(reason) = &report.reason {
-        let _ = writeln!(md, "{}\n", md_cell(reason));
+        let _ = writeln!(md, "{}", md_block(redactor, reason, NOTE_MAX_CHARS));
     }
     if !report.services.is_empty() {
-        md.push_str("| Service | Type | Version | State | Duration |\n|---|---|---|---|---|\n");
-        for s in &report.services {
-            let state = service_state(s);
+        let column = if report.services.iter().any(|s| s.stage.is_some()) {
+            "Stage"
+        } else {
+            "Version"
+        };
+        let _ = writeln!(
+            md,
+            "| Service | Type | {column} | State | Duration |\n|---|---|---|---|---|"
+        );
+        for (i, s) in report.services.iter().enumerate() {
+            if md.len() > SUMMARY_BUDGET {
+                let _ = writeln!(
+                    md,
+                    "| {} more service(s) not shown | | | | |",
+                    report.services.len() - i
+                );
+                break;
+            }
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} |",
-                md_cell(&s.name),
-                s.kind.to_lowercase(),
-                s.version
-                    .as_deref()
-                    .or(s.stage.as_deref())
-                    .map(|v| format!("`{}`", md_cell(v)))
-                    .unwrap_or_else(|| "-".into()),
-                md_cell(&state),
+                code(&s.name),
+                code(&s.kind.to_lowercase()),
+                code(s.version.as_deref().or(s.stage.as_deref()).unwrap_or("")),
+                code(&service_state(s)),
                 s.duration_seconds
                     .map(|d| format!("{d}s"))
                     .unwrap_or_else(|| "-".into())
@@ -479,7 +648,7 @@ pub fn summary_markdown(report: &Report) -> String {
     let state = report
         .state
         .as_deref()
-        .map(|s| format!(", final state `{s}`"))
+        .map(|s| format!(", final state {}", code(s)))
         .unwrap_or_default();
     let _ = writeln!(
         md,
@@ -488,14 +657,19 @@ pub fn summary_markdown(report: &Report) -> String {
         report.duration.as_secs()
     );
     if let Some(note) = &report.cancel_note {
-        let _ = writeln!(md, "\n**Cancel:** {}", md_cell(note));
-    }
-    if !report.deployment_request_ids.is_empty() {
         let _ = writeln!(
             md,
-            "\nDeployment request: `{}`",
-            report.deployment_request_ids.join("`, `")
+            "\n**Cancel:**\n\n{}",
+            md_block(redactor, note, NOTE_MAX_CHARS).trim_end()
         );
+    }
+    if !report.deployment_request_ids.is_empty() {
+        let ids: Vec<String> = report
+            .deployment_request_ids
+            .iter()
+            .map(|id| code(id))
+            .collect();
+        let _ = writeln!(md, "\nDeployment request: {}", ids.join(", "));
     }
     if let Some(preview) = &report.preview {
         let how = match preview.created {
@@ -505,24 +679,31 @@ pub fn summary_markdown(report: &Report) -> String {
         };
         let _ = write!(
             md,
-            "\n**Preview environment:** `{}`{how}",
-            md_cell(&preview.environment_name).replace('`', "'")
+            "\n**Preview environment:** {}{how}",
+            code(&preview.environment_name)
         );
         for (name, url) in &preview.urls {
-            // URLs were checked (`Link::web_url`): nothing in them can close the link.
-            let _ = write!(md, " · [{}]({url})", md_cell(name).replace(['[', ']'], ""));
+            // An autolink shows the address it goes to; anything but a plain https URL is code.
+            let target = neutral::md_autolink(redactor, url).unwrap_or_else(|| code(url));
+            let _ = write!(md, " · {} {target}", code(name));
         }
         md.push('\n');
     }
     if let Some(url) = &report.console_url {
-        let _ = writeln!(md, "\n[Open in the Qovery console]({url})");
+        let link = console_base
+            .filter(|_| output_value(redactor, url) == url.as_str())
+            .and_then(|base| md_link("Open in the Qovery console", url, base));
+        match link {
+            Some(link) => {
+                let _ = writeln!(md, "\n{link}");
+            }
+            None => {
+                let _ = writeln!(md, "\nConsole: {}", code(url));
+            }
+        }
     }
     md.push('\n');
     md
-}
-
-fn md_cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 #[cfg(test)]
@@ -550,7 +731,7 @@ mod tests {
 
     #[test]
     fn github_outputs_use_heredoc_for_services() {
-        let text = github_outputs(&report(2).outputs());
+        let text = github_outputs(&report(2).outputs(), &Redactor::new());
         assert!(text.contains("result=success\n"));
         let start = text.find("services<<").unwrap();
         let delimiter = text[start + 10..].lines().next().unwrap();
@@ -561,7 +742,7 @@ mod tests {
     #[test]
     fn a_value_never_contains_its_delimiter() {
         let taken = format!("ghadelimiter_{}_0", std::process::id());
-        let text = github_outputs(&[("services", format!("[\"{taken}\"]"))]);
+        let text = github_outputs(&[("services", format!("[\"{taken}\"]"))], &Redactor::new());
         assert!(
             text.starts_with(&format!(
                 "services<<ghadelimiter_{}_1\n",
@@ -573,30 +754,24 @@ mod tests {
 
     #[test]
     fn dotenv_stays_single_line_and_under_the_limit() {
-        let text = dotenv(&report(100).outputs(), &report(100));
-        assert!(text.len() <= DOTENV_LIMIT, "{}", text.len());
+        let text = dotenv(&report(100).outputs(), &report(100), &Redactor::new());
+        assert!(text.len() < DOTENV_LIMIT, "{}", text.len());
         assert!(
             text.lines()
                 .all(|l| l.starts_with("QOVERY_") && l.contains('='))
         );
         assert!(text.contains("QOVERY_RESULT=success\n"));
         assert!(text.contains(" more\n"));
-        let small = dotenv(&report(2).outputs(), &report(2));
+        let small = dotenv(&report(2).outputs(), &report(2), &Redactor::new());
         assert!(small.contains("QOVERY_SERVICES=service-number-0-with-a-rather-long-descriptive-name:DEPLOYED,service-number-1-with"));
     }
 
     #[test]
-    fn workflow_command_escaping() {
-        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
-        assert_eq!(escape_property("a: b, c"), "a%3A b%2C c");
-    }
-
-    #[test]
     fn summary_has_a_row_per_service() {
-        let md = summary_markdown(&report(3));
+        let md = summary_markdown(&report(3), &Redactor::new(), None);
         assert_eq!(
             md.lines()
-                .filter(|l| l.starts_with("| service-number-"))
+                .filter(|l| l.starts_with("| `service-number-"))
                 .count(),
             3
         );

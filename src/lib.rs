@@ -19,6 +19,8 @@
 //! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
 //! - [`ci`]: GitHub Actions and GitLab CI output; [`report`]: what a run found out;
 //!   [`durations`]: how long each service took, for the summary;
+//! - [`neutral`]: outside text made harmless for each sink (log, workflow command, summary, outputs,
+//!   dotenv), and the token redactor; every sink goes through it;
 //! - [`error`]: the error classes and their exit codes; [`signal`]: SIGINT/SIGTERM;
 //! - [`handover`]: our request ids handed to the step that runs after a killed one, and the
 //!   cleanup that cancels them (`qovery-deploy-cleanup`).
@@ -33,6 +35,7 @@ pub mod error;
 pub mod handover;
 pub mod inputs;
 pub mod kind;
+pub mod neutral;
 pub mod plan;
 pub mod preflight;
 pub mod report;

@@ -64,6 +64,7 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
             return conclude(&ci, &mut report, start, Some(error));
         }
     };
+    ci.trust_links_under(&config.console_url);
     let mut shutdown = match Shutdown::install() {
         Ok(shutdown) => shutdown,
         Err(error) => {

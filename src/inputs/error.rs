@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::neutral::inline;
+
 /// A bad input: which input, which entry, what was wrong and what to do.
 ///
 /// `input` is an input's name (`timeout`), or a flag as typed (`--tmeout`, `-x`) for an error in
@@ -46,19 +48,22 @@ impl InputError {
     }
 }
 
+/// `input `NAME`, entry `ENTRY`: PROBLEM` and, on its own line, `  hint: HINT`. Each part may
+/// quote what the user or the API wrote, so each is [`inline`]-escaped: only the line
+/// break before the hint is the message's own.
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = if self.is_flag() { "flag" } else { "input" };
-        write!(f, "{what} `{}`", self.input)?;
+        write!(f, "{what} `{}`", inline(&self.input))?;
         if let Some(given_as) = &self.given_as {
-            write!(f, " (given as {given_as})")?;
+            write!(f, " (given as {})", inline(given_as))?;
         }
         if let Some(entry) = &self.entry {
-            write!(f, ", entry `{entry}`")?;
+            write!(f, ", entry `{}`", inline(entry))?;
         }
-        write!(f, ": {}", self.problem)?;
+        write!(f, ": {}", inline(&self.problem))?;
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", inline(hint))?;
         }
         Ok(())
     }

@@ -357,7 +357,7 @@ async fn outputs_and_summary_are_written_for_github() {
     assert_eq!(
         summary
             .lines()
-            .filter(|l| l.starts_with("| api |") || l.starts_with("| worker |"))
+            .filter(|l| l.starts_with("| `api` |") || l.starts_with("| `worker` |"))
             .count(),
         2,
         "{summary}"

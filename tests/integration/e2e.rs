@@ -138,7 +138,7 @@ async fn a_clean_container_environment_gets_every_output_and_never_the_token() {
         assert_eq!(
             summary
                 .lines()
-                .filter(|l| l.starts_with(&format!("| {name} |")))
+                .filter(|l| l.starts_with(&format!("| `{name}` |")))
                 .count(),
             1,
             "{name}: {summary}"
@@ -311,7 +311,7 @@ fn durations(log: &str, summary: &str, name: &str) -> (String, String) {
     let in_log = row.split_whitespace().last().unwrap().to_string();
     let row = summary
         .lines()
-        .find(|l| l.starts_with(&format!("| {name} |")))
+        .find(|l| l.starts_with(&format!("| `{name}` |")))
         .unwrap_or_else(|| panic!("no {name} row in {summary}"));
     let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
     (in_log, cells[4].to_string())

@@ -851,7 +851,7 @@ async fn the_github_example_runs_its_pull_request_lifecycle() {
     let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
     assert!(
         summary.contains(&format!(
-            "**Preview environment:** `pr-21` (created by this run) · [api](https://api-{}.qovery-mock.example)",
+            "**Preview environment:** `pr-21` (created by this run) · `api` <https://api-{}.qovery-mock.example>",
             preview.id
         )),
         "{summary}"
