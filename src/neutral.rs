@@ -209,6 +209,21 @@ pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// How far past the cut [`excerpt`] looks for a secret that straddles it, in characters: longer
+/// than any token (Qovery tokens and JWTs are well under this).
+pub const EXCERPT_LOOKAHEAD: usize = 8192;
+
+/// At most `max` characters of outside `text`, on one line: **redacted first**, then
+/// [`inline`]-escaped, then cut. Only the first `max + EXCERPT_LOOKAHEAD` characters are read, so a
+/// huge body costs little, and a secret that straddles the cut is still whole when it is redacted.
+pub fn excerpt(redactor: &Redactor, text: &str, max: usize) -> String {
+    let head = match text.char_indices().nth(max + EXCERPT_LOOKAHEAD) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
+    cut(&inline(&redactor.redact(head)), max).into_owned()
+}
+
 /// One line of a log made inert for GitHub's runner: when it would start with `::` once leading
 /// whitespace is trimmed, a `\` goes before the `::`; every `##[` becomes `##\[`. Expects a line
 /// without line breaks (as [`inline`] leaves it).

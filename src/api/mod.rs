@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::inputs::{InputError, JobEvent, Secret};
+use crate::neutral::{self, Redactor};
 use types::*;
 
 const USER_AGENT: &str = concat!("qovery-deploy/", env!("CARGO_PKG_VERSION"));
@@ -326,7 +327,14 @@ impl Attempt {
     }
 
     /// The error to report. `first_contact`: the API has never answered (`base` is then named).
-    fn into_error(self, call: Call, attempts: usize, first_contact: Option<&str>) -> ApiError {
+    /// Every text from the other side is redacted, then escaped, then cut.
+    fn into_error(
+        self,
+        call: Call,
+        attempts: usize,
+        first_contact: Option<&str>,
+        redactor: &Redactor,
+    ) -> ApiError {
         let retried = Retried(attempts);
         if let (true, Some(base)) = (self.is_unreachable(), first_contact) {
             let Attempt::Transport { cause, .. } = self else {
@@ -335,14 +343,14 @@ impl Attempt {
             return ApiError::Unreachable {
                 call,
                 base: base.to_string(),
-                cause,
+                cause: neutral::excerpt(redactor, &cause, 1000),
                 retried,
             };
         }
         match self {
             Attempt::Transport { message, .. } => ApiError::Transport {
                 call,
-                message,
+                message: neutral::excerpt(redactor, &message, 1000),
                 retried,
             },
             Attempt::TooLarge { limit } => ApiError::TooLarge { call, limit },
@@ -352,7 +360,7 @@ impl Attempt {
                 retry_after,
                 location,
             } => {
-                let message = error_message(&body);
+                let message = error_message(&body, redactor);
                 match status.as_u16() {
                     300..=399 => ApiError::Redirect {
                         why: if call.method == Method::GET {
@@ -416,8 +424,10 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<Vec<
     Ok(body)
 }
 
-/// The `message` of an error body, else its first 300 characters (`: …`, or empty).
-fn error_message(body: &str) -> String {
+/// The `message` of an error body, else the body, as one line of at most 300 characters (`: …`, or
+/// empty): redacted first, then escaped, then cut ([`neutral::excerpt`]), so a body that echoes the
+/// token leaves no fragment of it.
+fn error_message(body: &str, redactor: &Redactor) -> String {
     let text = serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| {
@@ -425,8 +435,8 @@ fn error_message(body: &str) -> String {
                 .iter()
                 .find_map(|k| v.get(k).and_then(|m| m.as_str()).map(str::to_string))
         })
-        .unwrap_or_else(|| body.trim().chars().take(300).collect());
-    let text = printable(&text, 300);
+        .unwrap_or_else(|| body.trim().to_string());
+    let text = neutral::excerpt(redactor, &text, 300);
     if text.is_empty() {
         text
     } else {
@@ -504,6 +514,8 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     auth: HeaderValue,
+    /// The token, for the error texts that come back from the API.
+    redactor: Redactor,
     deadline: Instant,
     backoff: ExponentialBuilder,
     /// Whether the API has answered anything yet (any status), shared by this client's copies.
@@ -539,6 +551,7 @@ impl Client {
             http,
             base: base_url.trim_end_matches('/').to_string(),
             auth: authorization(token)?,
+            redactor: Redactor::with(token.expose()),
             deadline,
             backoff: ExponentialBuilder::default()
                 .with_min_delay(MIN_BACKOFF)
@@ -672,13 +685,16 @@ impl Client {
                     Attempt::Status { status, .. } => format!("HTTP {}", status.as_u16()),
                     Attempt::TooLarge { limit } => format!("answer larger than {limit} bytes"),
                 };
-                eprintln!("  retrying {call} in {:.1}s ({what})", wait.as_secs_f64());
+                let notice = format!("  retrying {call} in {:.1}s ({what})", wait.as_secs_f64());
+                eprintln!("{}", neutral::log_text(&self.redactor, &notice));
             });
         match tokio::time::timeout_at(self.deadline.into(), retried).await {
             Ok(result) => {
                 let first_contact =
                     (!self.answered.load(Ordering::Relaxed)).then_some(self.base.as_str());
-                result.map_err(|e| e.into_error(call.clone(), attempts.get(), first_contact))
+                result.map_err(|e| {
+                    e.into_error(call.clone(), attempts.get(), first_contact, &self.redactor)
+                })
             }
             Err(_) => Err(ApiError::DeadlineReached { call }),
         }
@@ -696,7 +712,7 @@ impl Client {
         let bytes = self
             .send(Method::GET, path, query, None, Idempotency::Safe)
             .await?;
-        decode(call, &bytes)
+        decode(call, &bytes, &self.redactor)
     }
 
     async fn write<B: Serialize>(
@@ -946,13 +962,24 @@ fn decode_accepted<T: DeserializeOwned + Default>(bytes: &[u8]) -> T {
     serde_json::from_slice(bytes).unwrap_or_default()
 }
 
-fn decode<T: DeserializeOwned>(call: Call, bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
-        call,
-        message: format!(
-            "{e} (body starts with {:?})",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(120)])
-        ),
+/// Characters of an unreadable body quoted in the error.
+const BODY_EXCERPT_CHARS: usize = 120;
+
+fn decode<T: DeserializeOwned>(
+    call: Call,
+    bytes: &[u8],
+    redactor: &Redactor,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        // Redacted before it is cut: an echoed token must not leave its first characters behind.
+        let head = &bytes[..bytes
+            .len()
+            .min(4 * (BODY_EXCERPT_CHARS + neutral::EXCERPT_LOOKAHEAD))];
+        let body = neutral::excerpt(redactor, &String::from_utf8_lossy(head), BODY_EXCERPT_CHARS);
+        ApiError::Decode {
+            call,
+            message: format!("{e} (body starts with `{body}`)"),
+        }
     })
 }
 
@@ -1218,6 +1245,7 @@ mod tests {
             },
             3,
             Some("http://127.0.0.1:1"),
+            &Redactor::new(),
         );
         let text = error.to_string();
         assert!(
@@ -1244,6 +1272,7 @@ mod tests {
             },
             7,
             None,
+            &Redactor::new(),
         );
         assert!(matches!(error, ApiError::Transport { .. }), "{error}");
     }
@@ -1298,11 +1327,44 @@ mod tests {
 
     #[test]
     fn error_messages_come_from_the_body() {
+        let none = Redactor::new();
         assert_eq!(
-            error_message(r#"{"message":"Operation is in progress"}"#),
+            error_message(r#"{"message":"Operation is in progress"}"#, &none),
             ": Operation is in progress"
         );
-        assert_eq!(error_message("plain\ntext"), ": plain text");
-        assert_eq!(error_message(""), "");
+        assert_eq!(error_message("plain\ntext", &none), ": plain\\ntext");
+        assert_eq!(error_message("", &none), "");
+    }
+
+    #[test]
+    fn error_texts_are_redacted_before_they_are_cut() {
+        // A 200-character opaque token echoed at offset 250: a cut at 300 before redaction would
+        // have kept its first 50 characters.
+        let token: String = (0..200)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let redactor = Redactor::with(&token);
+        let body = format!(
+            "{}Authorization: Token {token} was refused",
+            "x".repeat(229)
+        );
+        let message = error_message(&body, &redactor);
+        assert!(message.contains("Token ***"), "{message}");
+        let json = format!(r#"{{"message":"bad header Token {token}"}}"#);
+        assert_eq!(error_message(&json, &redactor), ": bad header Token ***");
+        let decoded: Result<EnvironmentStatus, _> = decode(
+            Call {
+                method: Method::GET,
+                path: "/x".into(),
+            },
+            format!("<html>{token}</html>").as_bytes(),
+            &redactor,
+        );
+        let text = decoded.unwrap_err().to_string();
+        assert!(text.contains("<html>***</html>"), "{text}");
+        for window in token.as_bytes().windows(8) {
+            let fragment = std::str::from_utf8(window).unwrap();
+            assert!(!message.contains(fragment) && !text.contains(fragment));
+        }
     }
 }

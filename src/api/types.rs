@@ -16,10 +16,38 @@ use crate::kind::ServiceKind;
 // ---------------------------------------------------------------------------------------------
 // States
 
-/// A `StateEnum` value, kept as the API wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+/// A `StateEnum` value, kept as the API wrote it, except that control and invisible characters are
+/// escaped on arrival ([`crate::neutral::inline`]): a state is printed in many places, and none of
+/// them may receive a line break or a terminal escape from the API.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
 pub struct State(pub String);
+
+impl<'de> Deserialize<'de> for State {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(State(printable(String::deserialize(deserializer)?)))
+    }
+}
+
+/// Text from the API that is only ever shown (names, states, details), made single-line and free
+/// of control characters on arrival ([`crate::neutral::inline`]); every sink still neutralises it
+/// again for its own rules.
+fn printable(text: String) -> String {
+    match crate::neutral::inline(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
+
+fn printable_string<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(printable(String::deserialize(deserializer)?))
+}
+
+fn printable_option<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.map(printable))
+}
 
 /// What a state means for a waiting client (notes §8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,9 +130,9 @@ pub struct EnvironmentStatus {
 /// `StatusDetails`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct StatusDetails {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub action: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub status: Option<String>,
 }
 
@@ -229,8 +257,9 @@ pub struct Environment {
     /// Its UUID (`Base.id`); empty when the answer had none.
     #[serde(default)]
     pub id: String,
-    /// Case-insensitive in Qovery (the spec: "name is case insensitive").
-    #[serde(default)]
+    /// Case-insensitive in Qovery (the spec: "name is case insensitive"). Control and invisible
+    /// characters escaped on arrival (see [`State`]).
+    #[serde(default, deserialize_with = "printable_option")]
     pub name: Option<String>,
     /// `EnvironmentModeEnum` (`DEVELOPMENT`, `PREVIEW`, `PRODUCTION`, `STAGING`), kept as text so
     /// that a value added later reads as "not a preview" instead of failing.
@@ -322,7 +351,9 @@ pub enum Source {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceInfo {
     pub id: String,
-    #[serde(default)]
+    /// Control and invisible characters escaped on arrival (see [`State`]); entries are matched
+    /// against this text.
+    #[serde(default, deserialize_with = "printable_string")]
     pub name: String,
     #[serde(default)]
     pub service_type: Option<String>,
@@ -379,7 +410,7 @@ pub struct QueuedIdentifier {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DeploymentStage {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub name: Option<String>,
     #[serde(default)]
     pub services: Vec<StageService>,
