@@ -364,7 +364,7 @@ mod tests {
 
     fn config(pairs: &[(&'static str, &str)]) -> Config {
         let mut raw = RawInputs::default()
-            .with("api-token", "t")
+            .with("api-token", "qov_token_1")
             .with("environment-id", "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10")
             .with("commit-sha", "abc");
         for (k, v) in pairs {

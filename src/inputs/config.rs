@@ -14,6 +14,7 @@ use super::values::{
 };
 use super::{InputError, Invocation, RawInputs};
 use crate::kind::ServiceKind;
+use crate::neutral::{REDACT_MIN_CHARS, char_kind};
 
 /// The longest `timeout` accepted, 7 days: longer than a CI job runs (GitHub stops hosted jobs at
 /// 6 h and self-hosted ones at 5 days; issue 13 sets the line at 7 days). Past it the value is a
@@ -168,6 +169,51 @@ pub struct Config {
     pub console_url: String,
 }
 
+/// A token is visible ASCII (an HTTP header carries nothing else) and at least
+/// [`REDACT_MIN_CHARS`] characters long.
+///
+/// Too short is refused rather than sent: Qovery API tokens and JWTs are long random strings, so a
+/// short value is a placeholder or a truncated paste, and a secret that short cannot be redacted
+/// from the tool's messages without garbling them (`x` is in every word), nor masked by GitLab
+/// (masked variables need 8 characters or more). An invisible character (a zero-width space from a
+/// web page or a chat) is named by kind and position, never by showing the token.
+///
+/// Errors: the `api-token` input error, before anything is sent.
+fn check_token(token: &str) -> Result<(), InputError> {
+    let odd = token
+        .chars()
+        .enumerate()
+        .find_map(|(i, c)| char_kind(c).map(|kind| (i + 1, kind)));
+    if let Some((position, kind)) = odd {
+        let prefixed = ["Token ", "Bearer "].iter().any(|p| {
+            token
+                .get(..p.len())
+                .is_some_and(|t| t.eq_ignore_ascii_case(p))
+        });
+        let hint = if prefixed {
+            "paste the token alone, without the `Token ` or `Bearer ` prefix"
+        } else {
+            "copy the token again from the Qovery console (Organization settings → API tokens), as plain text: copies from web pages and chats can carry invisible characters"
+        };
+        return Err(InputError::new(
+            "api-token",
+            format!("the token contains {kind} at character {position}"),
+        )
+        .hint(hint));
+    }
+    let length = token.chars().count();
+    if length < REDACT_MIN_CHARS {
+        return Err(InputError::new(
+            "api-token",
+            format!("the token is only {length} character(s) long: not a Qovery API token"),
+        )
+        .hint(format!(
+            "Qovery API tokens are long random strings; pass the whole token (with the bundled mock, any value of {REDACT_MIN_CHARS} or more characters works)"
+        )));
+    }
+    Ok(())
+}
+
 impl Config {
     /// Where the token comes from: the input, else `QOVERY_API_TOKEN`.
     pub fn token(raw: &RawInputs, invocation: &Invocation) -> Option<Secret> {
@@ -182,12 +228,7 @@ impl Config {
             InputError::new("api-token", "no API token given")
                 .hint("set the `api-token` input (from a secret) or the QOVERY_API_TOKEN variable")
         })?;
-        if token.expose().chars().any(char::is_whitespace) {
-            return Err(
-                InputError::new("api-token", "the token contains whitespace")
-                    .hint("paste the token alone, without the `Token ` prefix or line breaks"),
-            );
-        }
+        check_token(token.expose())?;
         let environment_id = match raw.get("environment-id") {
             Some(value) => parse_uuid("environment-id", value)?,
             None => {
@@ -467,7 +508,7 @@ mod tests {
     fn config_defaults_and_fallbacks() {
         let inv = invocation(
             &[
-                ("QOVERY_API_TOKEN", "tok"),
+                ("QOVERY_API_TOKEN", "qov_token_1"),
                 ("GITHUB_SHA", "abc123"),
                 ("CI_COMMIT_SHA", "zzz"),
             ],
@@ -477,14 +518,17 @@ mod tests {
             .with("environment-id", ENV)
             .with("applications", "api");
         let c = Config::parse(&r, &inv).unwrap();
-        assert_eq!(c.token.expose(), "tok");
+        assert_eq!(c.token.expose(), "qov_token_1");
         assert_eq!(c.commit_sha.as_deref(), Some("abc123"));
         assert_eq!(c.image_tag.as_deref(), Some("abc123"));
         assert_eq!(c.poll_interval, Duration::from_secs(5));
         assert_eq!(c.api_url, "https://api.qovery.com");
         assert!(c.cancel_on_timeout && !c.force_cancel);
         let inv = invocation(
-            &[("QOVERY_API_TOKEN", "tok"), ("CI_COMMIT_SHA", "zzz")],
+            &[
+                ("QOVERY_API_TOKEN", "qov_token_1"),
+                ("CI_COMMIT_SHA", "zzz"),
+            ],
             &[],
         );
         assert_eq!(
@@ -506,7 +550,7 @@ mod tests {
         ) {
             let inv = invocation(&[], &[]);
             let base = RawInputs::default()
-                .with("api-token", "t")
+                .with("api-token", "qov_token_1")
                 .with("environment-id", ENV)
                 .with("applications", "api");
             let values = [format!("{number}{unit}"), format!("{number}h{other}m"), text, format!("{number}{other}")];
@@ -524,7 +568,7 @@ mod tests {
     #[test]
     fn preview_inputs_apply_to_the_preview_commands_only() {
         let base = RawInputs::default()
-            .with("api-token", "t")
+            .with("api-token", "qov_token_1")
             .with("environment-id", ENV);
         let preview = base.clone().with("command", "preview");
         let gitlab = invocation(&[("CI_MERGE_REQUEST_IID", "12")], &[]);
@@ -601,9 +645,76 @@ mod tests {
     }
 
     #[test]
+    fn tokens_with_invisible_characters_are_named_by_kind_and_position_never_shown() {
+        let base = RawInputs::default()
+            .with("environment-id", ENV)
+            .with("applications", "api");
+        for (token, problem) in [
+            (
+                "qov_abc\u{200B}defghij",
+                "the token contains a zero-width space (U+200B) at character 8",
+            ),
+            (
+                "qov_abcdefgh\u{7}",
+                "the token contains a control character (U+0007) at character 13",
+            ),
+            (
+                "\u{FEFF}qov_abcdefgh",
+                "the token contains a zero-width no-break space (byte order mark) (U+FEFF) at character 1",
+            ),
+            (
+                "qov_abc\u{202E}defgh",
+                "the token contains a bidirectional control character (U+202E) at character 8",
+            ),
+            (
+                "qov_abcdéfgh",
+                "the token contains a non-ASCII character (U+00E9) at character 9",
+            ),
+            (
+                "Token qov_abcdefgh",
+                "the token contains a space at character 6",
+            ),
+        ] {
+            let err = Config::parse(
+                &base.clone().with("api-token", token),
+                &Invocation::default(),
+            )
+            .unwrap_err();
+            assert_eq!(err.input, "api-token");
+            assert_eq!(err.problem, problem);
+            let visible: String = token.chars().filter(char::is_ascii_graphic).collect();
+            let shown = err.to_string();
+            assert!(!shown.contains(&visible[visible.len() - 5..]), "{shown}");
+        }
+        let err = Config::parse(
+            &base.clone().with("api-token", "Token qov_abcdefgh"),
+            &Invocation::default(),
+        )
+        .unwrap_err();
+        assert!(err.hint.unwrap().contains("without the `Token `"));
+    }
+
+    #[test]
+    fn a_token_too_short_to_be_real_is_bad_input() {
+        let base = RawInputs::default()
+            .with("environment-id", ENV)
+            .with("applications", "api");
+        for short in ["x", "1234567"] {
+            let err = Config::parse(
+                &base.clone().with("api-token", short),
+                &Invocation::default(),
+            )
+            .unwrap_err();
+            assert_eq!(err.input, "api-token");
+            assert!(err.problem.contains("character(s) long"), "{err}");
+        }
+        assert!(Config::parse(&base.with("api-token", "12345678"), &Invocation::default()).is_ok());
+    }
+
+    #[test]
     fn config_rejects_bad_values_naming_the_input() {
         let base = RawInputs::default()
-            .with("api-token", "t")
+            .with("api-token", "qov_token_1")
             .with("environment-id", ENV)
             .with("applications", "api");
         let cases = [
@@ -643,7 +754,7 @@ mod tests {
             ),
             (
                 RawInputs::default()
-                    .with("api-token", "t")
+                    .with("api-token", "qov_token_1")
                     .with("environment-id", ENV),
                 "applications",
             ),

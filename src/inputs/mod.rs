@@ -173,7 +173,7 @@ pub(crate) mod tests {
         let r = raw(&[
             ("INPUT_TIMEOUT", ""),
             ("INPUT_WAIT", "  "),
-            ("INPUT_API-TOKEN", "t"),
+            ("INPUT_API-TOKEN", "qov_token_1"),
         ]);
         assert_eq!(r.get("timeout"), None);
         assert_eq!(r.get("wait"), None);
@@ -407,7 +407,9 @@ pub(crate) mod tests {
             (raw.get("timeout"), raw.get("jobs"), raw.get("wait")),
             (Some("-5m"), Some("-x"), Some("true"))
         );
-        let raw = raw.with("api-token", "t").with("environment-id", ENV);
+        let raw = raw
+            .with("api-token", "qov_token_1")
+            .with("environment-id", ENV);
         let err = raw.attribute(Config::parse(&raw, &Invocation::default()).unwrap_err());
         assert!(
             err.to_string().starts_with(
