@@ -521,9 +521,9 @@ pub fn dotenv(outputs: &[(&'static str, String)], report: &Report, redactor: &Re
 
 /// `name:STATE,…` for the dotenv report, each part made a dotenv value and percent-encoded.
 fn compact_services(report: &Report, redactor: &Redactor) -> String {
+    // `dotenv_value` has already written `%` as `%25`.
     let part = |text: &str| {
         dotenv_value(redactor, text)
-            .replace('%', "%25")
             .replace(',', "%2C")
             .replace(':', "%3A")
     };

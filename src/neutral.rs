@@ -13,7 +13,7 @@
 //! | workflow command data / property | [`command_data`], [`command_property`] | the runner's escapes: `%` `\r` `\n` (data), also `:` `,` (property); annotations are cut at 4096 characters |
 //! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML, autolink or mention renders; a link only to an `https` URL under the console base |
 //! | `$GITHUB_OUTPUT` value | [`output_value`] (and the heredoc writer in `ci`) | redacted; the heredoc delimiter never occurs in the value |
-//! | GitLab dotenv value | [`dotenv_value`] | one line (`KEY=VALUE`, GitLab's `ParseDotenvArtifactService`), `$` doubled so GitLab's variable expansion keeps it literal |
+//! | GitLab dotenv value | [`dotenv_value`] | one line (`KEY=VALUE`, GitLab's `ParseDotenvArtifactService`), `$` doubled and `%` encoded so GitLab's variable expansion keeps it literal |
 //!
 //! Every function **redacts first**, then escapes, then cuts, so a cut can never leave part of a
 //! secret behind. Redaction replaces every run of 8 or more characters that also occurs in a
@@ -302,11 +302,12 @@ fn longest_backtick_run(text: &str) -> usize {
 }
 
 /// Outside text as one Markdown code span, safe in a table cell: redacted, [`inline`]-escaped,
-/// cut to `max` characters, fenced with more backticks than it holds, `|` escaped (GFM tables).
-/// Inside a code span nothing renders: no emphasis, link, autolink, HTML, mention or emoji. An
-/// empty text is `-`.
+/// cut to `max` characters, fenced with more backticks than it holds. A `|` is written `\u{7c}`:
+/// GFM implementations disagree on whether a pipe inside a code span (even escaped, after a
+/// backslash of the text) ends a table cell, so none is left. Inside a code span nothing renders:
+/// no emphasis, link, autolink, HTML, mention or emoji. An empty text is `-`.
 pub fn md_code(redactor: &Redactor, text: &str, max: usize) -> String {
-    let text = inline(&redactor.redact(text)).into_owned();
+    let text = inline(&redactor.redact(text)).replace('|', "\\u{7c}");
     let text = cut(&text, max);
     if text.is_empty() {
         return "-".into();
@@ -317,7 +318,7 @@ pub fn md_code(redactor: &Redactor, text: &str, max: usize) -> String {
     } else {
         ""
     };
-    format!("{fence}{pad}{}{pad}{fence}", text.replace('|', "\\|"))
+    format!("{fence}{pad}{text}{pad}{fence}")
 }
 
 /// Outside text (possibly several lines) as a fenced Markdown code block: redacted, each line
@@ -370,11 +371,14 @@ pub fn output_value<'a>(redactor: &Redactor, value: &'a str) -> Cow<'a, str> {
     redactor.redact(value)
 }
 
-/// A GitLab dotenv value: redacted, on one line ([`inline`]-escaped), and every `$` doubled:
-/// GitLab stores dotenv variables with `raw: false`, so `$NAME` would be expanded where the
-/// variable is used, and `$$` is its escape for a literal `$`.
+/// A GitLab dotenv value: redacted, on one line ([`inline`]-escaped), `%` written `%25` and every
+/// `$` doubled. GitLab stores dotenv variables with `raw: false`, so `$NAME`, `${NAME}` and
+/// `%NAME%` in a value would be expanded where the variable is used: `$$` is its escape for a
+/// literal `$`, and `%` has none, so it is percent-encoded.
 pub fn dotenv_value(redactor: &Redactor, value: &str) -> String {
-    inline(&redactor.redact(value)).replace('$', "$$")
+    inline(&redactor.redact(value))
+        .replace('%', "%25")
+        .replace('$', "$$")
 }
 
 #[cfg(test)]
@@ -470,7 +474,7 @@ mod tests {
         assert_eq!(md_code(&r, "api", 50), "`api`");
         assert_eq!(md_code(&r, "a`b", 50), "``a`b``");
         assert_eq!(md_code(&r, "`x", 50), "`` `x ``");
-        assert_eq!(md_code(&r, "a|b", 50), "`a\\|b`");
+        assert_eq!(md_code(&r, "a|b", 50), "`a\\u{7c}b`");
         assert_eq!(md_code(&r, "", 50), "-");
         assert_eq!(md_code(&r, "a\nb", 50), "`a\\nb`");
         let block = md_block(&r, "one\n```\ntwo", 100);
@@ -508,6 +512,7 @@ mod tests {
             "a\\nQOVERY_RESULT=success"
         );
         assert_eq!(dotenv_value(&r, "$CI_JOB_TOKEN"), "$$CI_JOB_TOKEN");
+        assert_eq!(dotenv_value(&r, "%CI_JOB_TOKEN%"), "%25CI_JOB_TOKEN%25");
         assert_eq!(dotenv_value(&r, TOKEN), "***");
     }
 
