@@ -532,21 +532,40 @@ impl fmt::Debug for Client {
 
 impl Client {
     /// `deadline` bounds every attempt and every retry wait.
+    ///
+    /// The token never travels in clear text except to loopback: a plain `http` base must be
+    /// loopback, and a loopback base never goes through a proxy (`HTTP_PROXY`, `ALL_PROXY` and the
+    /// like apply to other hosts only). Redirects are not followed: the API does not send them, and
+    /// following one would send the request (and its token) somewhere the user did not name.
+    ///
+    /// Errors: an `api-url` input error when the base is not such a URL or the client cannot be
+    /// built.
     pub fn new(base_url: &str, token: &Secret, deadline: Instant) -> Result<Client, InputError> {
+        let url = reqwest::Url::parse(base_url)
+            .map_err(|e| InputError::new("api-url", format!("not a URL: {e}")))?;
+        let loopback = crate::inputs::is_loopback_url(&url);
+        if url.scheme() != "https" && !loopback {
+            return Err(InputError::new(
+                "api-url",
+                "plain http is allowed to loopback hosts only",
+            ));
+        }
         // ring + embedded roots: no system trust store needed, so the binary works in an empty image.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
             .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .tls_certs_only(roots)
-            .build()
-            .map_err(|e| {
-                InputError::new("api-url", format!("cannot set up the HTTP client: {e}"))
-            })?;
+            .tls_certs_only(roots);
+        if loopback {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| {
+            InputError::new("api-url", format!("cannot set up the HTTP client: {e}"))
+        })?;
         Ok(Client {
             http,
             base: base_url.trim_end_matches('/').to_string(),

@@ -21,7 +21,7 @@ pub use config::{Command, Config, Entry, JobEvent, Reference, Secret, TerraformA
 pub use error::InputError;
 pub use preview::{NameSource, PreviewName};
 pub use table::{COMMANDS, CommandDef, INPUTS, InputDef, help, suggest};
-pub use values::{parse_bool, parse_duration, parse_entries};
+pub use values::{is_loopback_url, parse_bool, parse_duration, parse_entries};
 
 /// What the process was started with: its environment and its arguments. Kept as plain data so that
 /// everything downstream is testable without touching the real process environment.

@@ -1,7 +1,6 @@
 //! Parsers of single input values: UUIDs, service lists, versions, enums, booleans, durations and
 //! base URLs. Each takes the input's name, so its error says which input was wrong.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -184,36 +183,46 @@ pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> 
     Ok(Duration::from_secs(total))
 }
 
-/// A base URL without a trailing slash. Plain `http://` only for loopback hosts: the token must not
-/// cross a network in clear text.
+/// A base URL (`api-url`, `console-url`), normalised by the WHATWG URL parser and without a
+/// trailing slash. Refused: anything but `http`/`https`; credentials (`user:pw@`); a query (`?…`)
+/// or a fragment (`#…`), which every API path would end up inside; whitespace or control
+/// characters (which the URL parser would silently drop); plain `http://` to a host that is not
+/// loopback (the token must not cross a network in clear text).
 pub(super) fn parse_base_url(input: &str, value: &str) -> Result<String, InputError> {
-    let trimmed = value.trim_end_matches('/');
     let bad = |problem: &str| {
         InputError::new(input, format!("`{value}` {problem}")).hint(
-            "use an https:// URL such as https://api.qovery.com (plain http:// only for localhost)",
+            "use an https:// URL such as https://api.qovery.com (plain http:// only for loopback hosts)",
         )
     };
-    let (scheme, rest) = trimmed
-        .split_once("://")
-        .ok_or_else(|| bad("is not a URL"))?;
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.rsplit_once(':') {
-        Some((host, port))
-            if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() =>
-        {
-            host
-        }
-        _ => authority,
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains whitespace or control characters"));
+    }
+    let url = reqwest::Url::parse(value).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    let secure = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return Err(bad("is not an http(s) URL")),
     };
-    if host.is_empty() || authority.contains('@') {
-        return Err(bad("has no host (or carries credentials)"));
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("carries credentials"));
     }
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => Ok(trimmed.to_string()),
-        "http" if is_loopback(host) => Ok(trimmed.to_string()),
-        "http" => Err(bad("uses plain http to a non-loopback host")),
-        _ => Err(bad("is not an http(s) URL")),
+    if url.query().is_some() {
+        return Err(bad(
+            "has a query (`?…`): every API path would end up inside it",
+        ));
     }
+    if url.fragment().is_some() {
+        return Err(bad(
+            "has a fragment (`#…`): every API path would end up inside it",
+        ));
+    }
+    if url.host().is_none() {
+        return Err(bad("has no host"));
+    }
+    if !secure && !is_loopback_url(&url) {
+        return Err(bad("uses plain http to a host that is not loopback"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
 /// `url` (from [`parse_base_url`]) when it has no path: the API's paths (`/environment/…`,
@@ -234,10 +243,18 @@ pub(super) fn no_path(input: &str, url: String) -> Result<String, InputError> {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `url`'s host is loopback: `localhost`, `127.0.0.0/8` or `::1`. Loopback is the only
+/// place plain `http` may go, and it never goes through a proxy.
+pub fn is_loopback_url(url: &reqwest::Url) -> bool {
+    // The URL parser has normalised the host: IPv4 in dotted decimal, IPv6 in brackets.
+    let Some(host) = url.host_str() else {
+        return false;
+    };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -350,7 +367,24 @@ mod tests {
             parse_base_url("api-url", "http://localhost:1/").unwrap(),
             "http://localhost:1"
         );
-        assert!(parse_base_url("api-url", "http://10.0.0.1").is_err());
-        assert!(parse_base_url("api-url", "https://user:pw@api.qovery.com").is_err());
+        assert_eq!(
+            parse_base_url("api-url", "HTTPS://API.Qovery.com/v1/").unwrap(),
+            "https://api.qovery.com/v1"
+        );
+        for (url, problem) in [
+            ("http://10.0.0.1", "not loopback"),
+            ("http://localhost.evil.example", "not loopback"),
+            ("https://user:pw@api.qovery.com", "credentials"),
+            ("https://api.qovery.com?x", "query"),
+            ("https://api.qovery.com/?", "query"),
+            ("https://api.qovery.com#x", "fragment"),
+            ("https://api.qovery.com/#", "fragment"),
+            ("https://api.qo\tvery.com", "whitespace"),
+            ("ftp://localhost", "http(s)"),
+            ("api.qovery.com", "not a URL"),
+        ] {
+            let err = parse_base_url("api-url", url).unwrap_err();
+            assert!(err.problem.contains(problem), "{url}: {err}");
+        }
     }
 }
