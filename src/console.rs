@@ -2,6 +2,7 @@
 //! service's deployments and logs. Built from the environment read in the preflight; `None` when
 //! the API did not say which organization and project the environment belongs to.
 
+use crate::api::ids;
 use crate::api::types::Environment;
 use crate::inputs::Config;
 
@@ -13,11 +14,15 @@ pub struct Console {
 
 impl Console {
     /// The links of `environment`: its own id when the API gave a UUID (a preview environment's),
-    /// else `environment-id`. `None` when it lacks its organization or project id (no link can be
-    /// built).
+    /// else `environment-id`. `None` when it lacks its organization or project id, or either is not
+    /// a UUID ([`ids`]): no link is built from an id of the wrong shape. The execution and service
+    /// ids given to the methods below come from answers whose ids were checked on arrival.
     pub fn new(config: &Config, environment: &Environment) -> Option<Console> {
         let organization = &environment.organization.as_ref()?.id;
         let project = &environment.project.as_ref()?.id;
+        if !ids::is_uuid(organization) || !ids::is_uuid(project) {
+            return None;
+        }
         let id = uuid::Uuid::try_parse(&environment.id).unwrap_or(config.environment_id);
         Some(Console {
             environment: format!(

@@ -14,6 +14,7 @@
 //! Numbers from headers (`Retry-After`, `X-RateLimit-Reset`) use saturating arithmetic: no value
 //! can panic or overflow a deadline.
 
+pub mod ids;
 pub mod types;
 
 use std::cell::Cell;
@@ -30,6 +31,7 @@ use serde::de::DeserializeOwned;
 
 use crate::inputs::{InputError, JobEvent, Secret};
 use crate::neutral::{self, Redactor};
+use ids::{MalformedId, Shape};
 use types::*;
 
 const USER_AGENT: &str = concat!("qovery-deploy/", env!("CARGO_PKG_VERSION"));
@@ -130,6 +132,11 @@ pub enum ApiError {
     },
     #[error("{call}: no answer before the deadline (the run's timeout)")]
     DeadlineReached { call: Call },
+    /// An id from an earlier answer does not have its shape ([`ids`]): the request that would carry
+    /// it in its path or query was not sent.
+    /// `call`'s path is the template (`/job/{id}/deploy`): the id itself is not fit to show there.
+    #[error("{call}: not sent, because {error}")]
+    MalformedId { call: Call, error: MalformedId },
 }
 
 /// The hint of [`ApiError::Unreachable`]: a TLS handshake that failed is not "nothing there"; an
@@ -170,7 +177,8 @@ impl ApiError {
             | ApiError::Decode { .. }
             | ApiError::Unreachable { .. }
             | ApiError::TooLarge { .. }
-            | ApiError::DeadlineReached { .. } => None,
+            | ApiError::DeadlineReached { .. }
+            | ApiError::MalformedId { .. } => None,
         }
     }
 
@@ -192,7 +200,8 @@ impl ApiError {
             | ApiError::Unreachable { call, .. }
             | ApiError::TooLarge { call, .. }
             | ApiError::Redirect { call, .. }
-            | ApiError::DeadlineReached { call } => call,
+            | ApiError::DeadlineReached { call }
+            | ApiError::MalformedId { call, .. } => call,
         }
     }
 
@@ -748,26 +757,53 @@ impl Client {
 
     // --- Environment -------------------------------------------------------------------------
 
+    // Every id that goes into a path or a query is checked first ([`ids`]), and every id an answer
+    // hands back for later use is checked on arrival: an answer with a malformed one is unreadable.
+
     pub async fn environment(&self, environment_id: &str) -> Result<Environment, ApiError> {
-        self.get(format!("/environment/{environment_id}"), &[])
-            .await
+        let id = path_id(
+            Method::GET,
+            "/environment/{id}",
+            "environment id",
+            environment_id,
+        )?;
+        self.get(format!("/environment/{id}"), &[]).await
     }
 
+    /// The environment's services; every service id is a UUID (else the answer is unreadable).
     pub async fn services(&self, environment_id: &str) -> Result<Vec<ServiceInfo>, ApiError> {
-        let list: Results<ServiceInfo> = self
-            .get(format!("/environment/{environment_id}/services"), &[])
-            .await?;
+        let template = "/environment/{id}/services";
+        let id = path_id(Method::GET, template, "environment id", environment_id)?;
+        let path = format!("/environment/{id}/services");
+        let list: Results<ServiceInfo> = self.get(path.clone(), &[]).await?;
+        for service in &list.results {
+            ids::check("service id", Shape::Uuid, &service.id).map_err(|e| unusable(&path, e))?;
+        }
         Ok(list.results)
     }
 
+    /// The environment's status, its request and execution ids checked (else unreadable).
     pub async fn status(&self, environment_id: &str) -> Result<EnvironmentStatus, ApiError> {
-        self.get(format!("/environment/{environment_id}/status"), &[])
-            .await
+        let id = path_id(
+            Method::GET,
+            "/environment/{id}/status",
+            "environment id",
+            environment_id,
+        )?;
+        let path = format!("/environment/{id}/status");
+        let mut status: EnvironmentStatus = self.get(path.clone(), &[]).await?;
+        status.check_ids().map_err(|e| unusable(&path, e))?;
+        Ok(status)
     }
 
+    /// The environment's and every service's status, all their ids checked (else unreadable).
     pub async fn statuses(&self, environment_id: &str) -> Result<EnvironmentStatuses, ApiError> {
-        self.get(format!("/environment/{environment_id}/statuses"), &[])
-            .await
+        let template = "/environment/{id}/statuses";
+        let id = path_id(Method::GET, template, "environment id", environment_id)?;
+        let path = format!("/environment/{id}/statuses");
+        let mut statuses: EnvironmentStatuses = self.get(path.clone(), &[]).await?;
+        statuses.check_ids().map_err(|e| unusable(&path, e))?;
+        Ok(statuses)
     }
 
     /// `GET /environment/deploymentStatus?deploymentRequestId=…`: the one endpoint keyed by request.
@@ -775,6 +811,8 @@ impl Client {
         &self,
         request_id: &str,
     ) -> Result<DeploymentRequestStatus, ApiError> {
+        let template = "/environment/deploymentStatus?deploymentRequestId={id}";
+        let request_id = path_id(Method::GET, template, "deployment request id", request_id)?;
         self.get(
             "/environment/deploymentStatus".to_string(),
             &[("deploymentRequestId", request_id)],
@@ -782,29 +820,34 @@ impl Client {
         .await
     }
 
-    /// The ids of the deployment requests still waiting in the environment's queue.
+    /// The ids of the deployment requests still waiting in the environment's queue (ids of another
+    /// shape are left out: they cannot be ours).
     pub async fn queued_requests(&self, environment_id: &str) -> Result<Vec<String>, ApiError> {
+        let template = "/environment/{id}/deploymentQueue";
+        let id = path_id(Method::GET, template, "environment id", environment_id)?;
         let list: Results<QueuedRequest> = self
-            .get(
-                format!("/environment/{environment_id}/deploymentQueue"),
-                &[],
-            )
+            .get(format!("/environment/{id}/deploymentQueue"), &[])
             .await?;
         Ok(list
             .results
             .into_iter()
             .map(|r| r.identifier.deployment_request_id)
+            .filter(|id| ids::is_uuid(id))
             .collect())
     }
 
     // --- Deploy --------------------------------------------------------------------------------
 
+    /// The batched deploy. Its answer is returned as it came: the deployment exists once this
+    /// succeeds, so a malformed id in it must not throw it away (see [`ids::take_malformed`]).
     pub async fn deploy_services(
         &self,
         environment_id: &str,
         request: &DeployAllRequest,
     ) -> Result<EnvironmentStatus, ApiError> {
-        let path = format!("/environment/{environment_id}/service/deploy");
+        let template = "/environment/{id}/service/deploy";
+        let id = path_id(Method::POST, template, "environment id", environment_id)?;
+        let path = format!("/environment/{id}/service/deploy");
         let bytes = self
             .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
             .await?;
@@ -824,7 +867,9 @@ impl Client {
         struct Body {
             force_cancel: bool,
         }
-        let path = format!("/environment/{environment_id}/cancelDeployment");
+        let template = "/environment/{id}/cancelDeployment";
+        let id = path_id(Method::POST, template, "environment id", environment_id)?;
+        let path = format!("/environment/{id}/cancelDeployment");
         let bytes = self
             .write(
                 Method::POST,
@@ -840,7 +885,9 @@ impl Client {
     }
 
     pub async fn cancel_queued_request(&self, request_id: &str) -> Result<(), ApiError> {
-        let path = format!("/deploymentQueue/{request_id}/cancelDeployment");
+        let template = "/deploymentQueue/{id}/cancelDeployment";
+        let id = path_id(Method::POST, template, "deployment request id", request_id)?;
+        let path = format!("/deploymentQueue/{id}/cancelDeployment");
         self.write(
             Method::POST,
             path,
@@ -877,7 +924,13 @@ impl Client {
             JobAction::Deploy(body) => ("deploy", Some(body)),
             JobAction::Redeploy => ("redeploy", None),
         };
-        let path = format!("/job/{job_id}/{verb}");
+        let id = path_id(
+            Method::POST,
+            "/job/{id}/{deploy|redeploy}",
+            "job id",
+            job_id,
+        )?;
+        let path = format!("/job/{id}/{verb}");
         let query: Vec<(&str, &str)> = event
             .map(|e| ("forceEvent", e.as_str()))
             .into_iter()
@@ -890,9 +943,16 @@ impl Client {
 
     // --- Deployment stages -----------------------------------------------------------------------
 
+    /// The service's deployment stage; its id is a UUID (else the answer is unreadable), since
+    /// [`Client::set_skipped`] puts it in a path.
     pub async fn service_stage(&self, service_id: &str) -> Result<DeploymentStage, ApiError> {
-        self.get(format!("/service/{service_id}/deploymentStage"), &[])
-            .await
+        let template = "/service/{id}/deploymentStage";
+        let id = path_id(Method::GET, template, "service id", service_id)?;
+        let path = format!("/service/{id}/deploymentStage");
+        let stage: DeploymentStage = self.get(path.clone(), &[]).await?;
+        ids::check("deployment stage id", Shape::Uuid, &stage.id)
+            .map_err(|e| unusable(&path, e))?;
+        Ok(stage)
     }
 
     /// Keeps the service in its stage and sets its skip flag (`AttachServiceToDeploymentStage`).
@@ -906,7 +966,10 @@ impl Client {
         struct Body {
             is_skipped: bool,
         }
-        let path = format!("/deploymentStage/{stage_id}/service/{service_id}");
+        let template = "/deploymentStage/{id}/service/{id}";
+        let stage = path_id(Method::PUT, template, "deployment stage id", stage_id)?;
+        let service = path_id(Method::PUT, template, "service id", service_id)?;
+        let path = format!("/deploymentStage/{stage}/service/{service}");
         self.write(
             Method::PUT,
             path,
@@ -930,9 +993,10 @@ impl Client {
         &self,
         project_id: &str,
     ) -> Result<Vec<Environment>, ApiError> {
-        let list: Results<Environment> = self
-            .get(format!("/project/{project_id}/environment"), &[])
-            .await?;
+        let template = "/project/{id}/environment";
+        let id = path_id(Method::GET, template, "project id", project_id)?;
+        let list: Results<Environment> =
+            self.get(format!("/project/{id}/environment"), &[]).await?;
         Ok(list.results)
     }
 
@@ -947,7 +1011,9 @@ impl Client {
         blueprint_id: &str,
         request: &CloneEnvironmentRequest,
     ) -> Result<Environment, ApiError> {
-        let path = format!("/environment/{blueprint_id}/clone");
+        let template = "/environment/{id}/clone";
+        let id = path_id(Method::POST, template, "environment id", blueprint_id)?;
+        let path = format!("/environment/{id}/clone");
         let bytes = self
             .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
             .await?;
@@ -956,9 +1022,9 @@ impl Client {
 
     /// `GET /environment/{id}/link`: the addresses the environment's services answer at.
     pub async fn environment_links(&self, environment_id: &str) -> Result<Vec<Link>, ApiError> {
-        let list: Results<Link> = self
-            .get(format!("/environment/{environment_id}/link"), &[])
-            .await?;
+        let template = "/environment/{id}/link";
+        let id = path_id(Method::GET, template, "environment id", environment_id)?;
+        let list: Results<Link> = self.get(format!("/environment/{id}/link"), &[]).await?;
         Ok(list.results)
     }
 
@@ -966,7 +1032,13 @@ impl Client {
     /// earlier attempt went through, the retry's 404 says the environment is gone, which the caller
     /// reads as done.
     pub async fn delete_environment(&self, environment_id: &str) -> Result<(), ApiError> {
-        let path = format!("/environment/{environment_id}");
+        let id = path_id(
+            Method::DELETE,
+            "/environment/{id}",
+            "environment id",
+            environment_id,
+        )?;
+        let path = format!("/environment/{id}");
         self.write::<()>(Method::DELETE, path, &[], None, Idempotency::Safe)
             .await
             .map(drop)
@@ -1000,6 +1072,33 @@ fn decode<T: DeserializeOwned>(
             message: format!("{e} (body starts with `{body}`)"),
         }
     })
+}
+
+/// `id` for the path or query of a `method` request to `template`; nothing is sent otherwise.
+fn path_id<'a>(
+    method: Method,
+    template: &'static str,
+    what: &'static str,
+    id: &'a str,
+) -> Result<&'a str, ApiError> {
+    ids::check(what, Shape::Uuid, id).map_err(|error| ApiError::MalformedId {
+        call: Call {
+            method,
+            path: template.to_string(),
+        },
+        error,
+    })
+}
+
+/// An answer that carries an id of the wrong shape is unreadable: it is not used at all.
+fn unusable(path: &str, error: MalformedId) -> ApiError {
+    ApiError::Decode {
+        call: Call {
+            method: Method::GET,
+            path: path.to_string(),
+        },
+        message: error.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -1079,6 +1178,11 @@ mod tests {
         use wiremock::matchers::{body_json, header, method, path};
         use wiremock::{Mock, MockServer, ResponseTemplate};
 
+        const BLUEPRINT: &str = "b1000000-0000-4000-8000-0000000000b1";
+        const PROJECT: &str = "a1000000-0000-4000-8000-0000000000a1";
+        const E2: &str = "e2000000-0000-4000-8000-0000000000e2";
+        const GONE: &str = "90000000-0000-4000-8000-000000000404";
+
         fn client(server: &MockServer) -> Client {
             let deadline = Instant::now() + Duration::from_secs(20);
             Client::new(&server.uri(), &Secret::new("qov_t"), deadline).unwrap()
@@ -1097,7 +1201,7 @@ mod tests {
         async fn clone_sends_the_request_and_reads_the_new_environment() {
             let server = MockServer::start().await;
             Mock::given(method("POST"))
-                .and(path("/environment/b1/clone"))
+                .and(path(format!("/environment/{BLUEPRINT}/clone")))
                 .and(header("content-type", "application/json"))
                 .and(header("authorization", "Token qov_t"))
                 .and(body_json(serde_json::json!({
@@ -1112,7 +1216,7 @@ mod tests {
                 .mount(&server)
                 .await;
             let env = client(&server)
-                .clone_environment("b1", &request(Some("c1")))
+                .clone_environment(BLUEPRINT, &request(Some("c1")))
                 .await
                 .unwrap();
             assert_eq!(env.id, "e7");
@@ -1123,7 +1227,7 @@ mod tests {
         async fn a_clone_conflict_is_not_retried_and_an_empty_202_is_accepted() {
             let server = MockServer::start().await;
             Mock::given(method("POST"))
-                .and(path("/environment/b1/clone"))
+                .and(path(format!("/environment/{BLUEPRINT}/clone")))
                 .respond_with(ResponseTemplate::new(409).set_body_json(
                     serde_json::json!({"message": "Environment name within the project is already taken"}),
                 ))
@@ -1131,7 +1235,7 @@ mod tests {
                 .mount(&server)
                 .await;
             let error = client(&server)
-                .clone_environment("b1", &request(None))
+                .clone_environment(BLUEPRINT, &request(None))
                 .await
                 .unwrap_err();
             assert!(error.is_conflict(), "{error}");
@@ -1143,7 +1247,7 @@ mod tests {
                 .mount(&server)
                 .await;
             let env = client(&server)
-                .clone_environment("b1", &request(None))
+                .clone_environment(BLUEPRINT, &request(None))
                 .await
                 .unwrap();
             assert!(env.id.is_empty());
@@ -1158,7 +1262,7 @@ mod tests {
                 .mount(&server)
                 .await;
             let error = client(&server)
-                .clone_environment("b1", &request(None))
+                .clone_environment(BLUEPRINT, &request(None))
                 .await
                 .unwrap_err();
             assert_eq!(error.status(), Some(502));
@@ -1176,7 +1280,7 @@ mod tests {
                 .mount(&server)
                 .await;
             let env = client(&server)
-                .clone_environment("b1", &request(None))
+                .clone_environment(BLUEPRINT, &request(None))
                 .await
                 .unwrap();
             assert_eq!(env.id, "e");
@@ -1186,7 +1290,7 @@ mod tests {
         async fn the_project_list_and_delete() {
             let server = MockServer::start().await;
             Mock::given(method("GET"))
-                .and(path("/project/p1/environment"))
+                .and(path(format!("/project/{PROJECT}/environment")))
                 .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
                     "results": [
                         {"id": "e1", "name": "staging", "mode": "STAGING"},
@@ -1197,23 +1301,23 @@ mod tests {
                 .mount(&server)
                 .await;
             Mock::given(method("DELETE"))
-                .and(path("/environment/e2"))
+                .and(path(format!("/environment/{E2}")))
                 .respond_with(ResponseTemplate::new(204))
                 .expect(1)
                 .mount(&server)
                 .await;
             Mock::given(method("DELETE"))
-                .and(path("/environment/gone"))
+                .and(path(format!("/environment/{GONE}")))
                 .respond_with(ResponseTemplate::new(404))
                 .expect(1)
                 .mount(&server)
                 .await;
             let client = client(&server);
-            let list = client.project_environments("p1").await.unwrap();
+            let list = client.project_environments(PROJECT).await.unwrap();
             let modes: Vec<bool> = list.iter().map(Environment::is_preview).collect();
             assert_eq!(modes, [false, true, false]);
-            client.delete_environment("e2").await.unwrap();
-            let error = client.delete_environment("gone").await.unwrap_err();
+            client.delete_environment(E2).await.unwrap();
+            let error = client.delete_environment(GONE).await.unwrap_err();
             assert_eq!(error.status(), Some(404));
             let sent = server.received_requests().await.unwrap();
             let delete = sent.iter().find(|r| r.method.as_str() == "DELETE").unwrap();

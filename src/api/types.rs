@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::{self, MalformedId, Shape};
 use crate::inputs::TerraformAction;
 use crate::kind::ServiceKind;
 
@@ -127,6 +128,25 @@ pub struct EnvironmentStatus {
     pub triggered_by: Option<String>,
 }
 
+impl EnvironmentStatus {
+    /// Checks the ids used later: `deployment_request_id` (UUID) and `last_deployment_id`
+    /// (execution id); empty ones become `None`.
+    ///
+    /// Errors: the first id of the wrong shape.
+    pub fn check_ids(&mut self) -> Result<(), MalformedId> {
+        ids::check_optional(
+            "deployment request id",
+            Shape::Uuid,
+            &mut self.deployment_request_id,
+        )?;
+        ids::check_optional(
+            "execution id",
+            Shape::Execution,
+            &mut self.last_deployment_id,
+        )
+    }
+}
+
 /// `StatusDetails`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct StatusDetails {
@@ -206,7 +226,46 @@ impl ServiceKey {
     }
 }
 
+impl ServiceStatus {
+    /// Checks `id` (UUID, unless empty), `deployment_request_id` (UUID) and `execution_id`
+    /// (execution id); empty optional ones become `None`.
+    ///
+    /// Errors: the first id of the wrong shape.
+    pub fn check_ids(&mut self) -> Result<(), MalformedId> {
+        if !self.id.is_empty() {
+            ids::check("service id", Shape::Uuid, &self.id)?;
+        }
+        ids::check_optional(
+            "deployment request id",
+            Shape::Uuid,
+            &mut self.deployment_request_id,
+        )?;
+        ids::check_optional("execution id", Shape::Execution, &mut self.execution_id)
+    }
+}
+
 impl EnvironmentStatuses {
+    /// Checks the ids of the environment's status and of every service's ([`ServiceStatus::check_ids`]).
+    ///
+    /// Errors: the first id of the wrong shape.
+    pub fn check_ids(&mut self) -> Result<(), MalformedId> {
+        self.environment.check_ids()?;
+        for service in [
+            &mut self.applications,
+            &mut self.containers,
+            &mut self.jobs,
+            &mut self.databases,
+            &mut self.helms,
+            &mut self.terraforms,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            service.check_ids()?;
+        }
+        Ok(())
+    }
+
     fn lists(&self) -> [&Vec<ServiceStatus>; 6] {
         [
             &self.applications,

@@ -2,6 +2,7 @@
 //! or signal.
 
 use crate::api::ApiError;
+use crate::api::ids::{self, Shape};
 use crate::api::types::EnvironmentStatuses;
 use crate::cancel;
 use crate::commands::Session;
@@ -88,7 +89,7 @@ pub async fn deploy_planned(
     }
     // From here on a deployment may exist. A signal during the POST gives its answer a short grace
     // (it names the request to cancel), never more.
-    let Some(accepted) = post(
+    let Some(mut accepted) = post(
         shutdown,
         client.deploy_services(id, &plan.request()),
         report,
@@ -97,6 +98,12 @@ pub async fn deploy_planned(
     else {
         return Ok(());
     };
+    // Accepted: the deployment exists. An id of the wrong shape is dropped, never used in a path.
+    let malformed = ids::take_malformed(
+        "deployment request id",
+        Shape::Uuid,
+        &mut accepted.deployment_request_id,
+    );
     let request_id = accepted.deployment_request_id.clone();
     report.deployment_request_ids = request_id.iter().cloned().collect();
     ci.hand_over(id, &report.deployment_request_ids);
@@ -104,7 +111,9 @@ pub async fn deploy_planned(
         service.deployment_request_id = request_id.clone();
     }
     report.state = Some(accepted.state.to_string()).filter(|s| !s.is_empty());
-    if request_id.is_none() {
+    if let Some(problem) = &malformed {
+        ci.warning(&format!("Qovery accepted the deployment, but {problem}; it is followed by its new execution id instead"));
+    } else if request_id.is_none() {
         ci.warning("Qovery accepted the deployment without a deployment request id; it is followed by its new execution id instead");
     }
     ci.progress(&format!(

@@ -11,6 +11,7 @@
 //! A terminal state that may be the job's previous run (its `DEPLOYED`/`SUCCESS` from before the
 //! POST) is never accepted without the request's own status, `GET /environment/deploymentStatus`.
 
+use crate::api::ids::{self, Shape};
 use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
 use crate::api::{Client, JobAction};
 use crate::cancel;
@@ -381,7 +382,7 @@ async fn submit(
             report,
         )
         .await;
-        let accepted = match posted {
+        let mut accepted = match posted {
             Ok(Some(accepted)) => accepted,
             // The answer never came (a signal, the deadline): the report says so; the requests
             // already accepted are followed (and cancelled) as usual.
@@ -398,6 +399,17 @@ async fn submit(
                 return Err(error);
             }
         };
+        // Accepted: the request exists. An id of the wrong shape is dropped, never used in a path.
+        if let Some(problem) = ids::take_malformed(
+            "deployment request id",
+            Shape::Uuid,
+            &mut accepted.deployment_request_id,
+        ) {
+            ci.warning(&format!(
+                "{}: Qovery accepted the job, but {problem}; it is followed by its new execution id instead",
+                target.name
+            ));
+        }
         let request_id = accepted.deployment_request_id.clone();
         ci.progress(&format!(
             "{}: deployment request {} accepted ({})",
