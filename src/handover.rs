@@ -251,7 +251,12 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
         .environment
         .clone()
         .unwrap_or_else(|| config.environment_id.to_string());
-    let client = match Client::new(&config.api_url, &config.token, start + CLEANUP_BUDGET) {
+    let client = match Client::new(
+        &config.api_url,
+        &config.token,
+        &config.extra_roots,
+        start + CLEANUP_BUDGET,
+    ) {
         Ok(client) => client,
         Err(error) => {
             ci.error("qovery-deploy cleanup: bad input", &error.to_string());

@@ -106,7 +106,12 @@ async fn execute(
     deadline: Instant,
     report: &mut Report,
 ) -> Result<(), Error> {
-    let client = Client::new(&config.api_url, &config.token, deadline)?;
+    let client = Client::new(
+        &config.api_url,
+        &config.token,
+        &config.extra_roots,
+        deadline,
+    )?;
     ci.check_files().map_err(Error::Output)?;
     let session = Session {
         config,

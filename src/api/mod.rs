@@ -29,7 +29,7 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::inputs::{InputError, JobEvent, Secret};
+use crate::inputs::{ExtraRoots, InputError, JobEvent, Secret};
 use crate::neutral::{self, Redactor};
 use ids::{MalformedId, Shape};
 use types::*;
@@ -132,6 +132,11 @@ pub enum ApiError {
     },
     #[error("{call}: no answer before the deadline (the run's timeout)")]
     DeadlineReached { call: Call },
+    /// The server's TLS certificate was not trusted; never retried.
+    #[error(
+        "{call}: the server's TLS certificate is not trusted ({reason})\n  hint: if a TLS-intercepting proxy or a private CA signs it, set SSL_CERT_FILE to a PEM file holding that CA's certificate (or SSL_CERT_DIR to a directory of them); they are trusted besides the embedded roots"
+    )]
+    Certificate { call: Call, reason: String },
     /// An id from an earlier answer does not have its shape ([`ids`]): the request that would carry
     /// it in its path or query was not sent.
     /// `call`'s path is the template (`/job/{id}/deploy`): the id itself is not fit to show there.
@@ -178,7 +183,8 @@ impl ApiError {
             | ApiError::Unreachable { .. }
             | ApiError::TooLarge { .. }
             | ApiError::DeadlineReached { .. }
-            | ApiError::MalformedId { .. } => None,
+            | ApiError::MalformedId { .. }
+            | ApiError::Certificate { .. } => None,
         }
     }
 
@@ -201,7 +207,8 @@ impl ApiError {
             | ApiError::TooLarge { call, .. }
             | ApiError::Redirect { call, .. }
             | ApiError::DeadlineReached { call }
-            | ApiError::MalformedId { call, .. } => call,
+            | ApiError::MalformedId { call, .. }
+            | ApiError::Certificate { call, .. } => call,
         }
     }
 
@@ -267,6 +274,8 @@ enum Attempt {
         timed_out: bool,
         /// The innermost cause alone (`Connection refused (os error 111)`).
         cause: String,
+        /// The server's certificate was refused (rustls' reason): retrying cannot help.
+        certificate: Option<String>,
     },
     Status {
         status: StatusCode,
@@ -297,6 +306,7 @@ impl Attempt {
             connect: error.is_connect(),
             timed_out: error.is_timeout(),
             cause: innermost,
+            certificate: certificate_problem(&error),
         }
     }
 
@@ -316,6 +326,13 @@ impl Attempt {
         match (self, idempotency) {
             (Attempt::TooLarge { .. }, Idempotency::Safe) => true,
             (Attempt::TooLarge { .. }, Idempotency::Unsafe) => false,
+            (
+                Attempt::Transport {
+                    certificate: Some(_),
+                    ..
+                },
+                _,
+            ) => false,
             (Attempt::Transport { .. }, Idempotency::Safe) => true,
             (Attempt::Transport { connect, .. }, Idempotency::Unsafe) => *connect,
             (Attempt::Status { status, .. }, Idempotency::Safe) => {
@@ -345,6 +362,14 @@ impl Attempt {
         redactor: &Redactor,
     ) -> ApiError {
         let retried = Retried(attempts);
+        // A refused certificate is no unreachable API: say what to set, whatever came before.
+        if let Attempt::Transport {
+            certificate: Some(reason),
+            ..
+        } = self
+        {
+            return ApiError::Certificate { call, reason };
+        }
         if let (true, Some(base)) = (self.is_unreachable(), first_contact) {
             let Attempt::Transport { cause, .. } = self else {
                 unreachable!("is_unreachable holds for transport failures only")
@@ -453,6 +478,42 @@ fn error_message(body: &str, redactor: &Redactor) -> String {
     }
 }
 
+/// Why rustls refused the server's certificate, when that is what failed: `UnknownIssuer`,
+/// `Expired`, `NotValidForName`, … The rustls error sits somewhere in the chain, possibly inside an
+/// `io::Error` (whose `source` skips what it wraps, so it is unwrapped by hand); rustls' own
+/// wording is the last resort.
+fn certificate_problem(error: &reqwest::Error) -> Option<String> {
+    type Dyn = dyn std::error::Error + 'static;
+    fn rustls_in(error: &Dyn) -> Option<&rustls::Error> {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(inner) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            return rustls_in(inner);
+        }
+        None
+    }
+    let mut cause: Option<&Dyn> = Some(error);
+    while let Some(current) = cause {
+        match rustls_in(current) {
+            Some(rustls::Error::InvalidCertificate(reason)) => return Some(format!("{reason:?}")),
+            Some(rustls::Error::NoCertificatesPresented) => {
+                return Some("no certificate presented".into());
+            }
+            _ => {}
+        }
+        let text = current.to_string();
+        if let Some(reason) = text.strip_prefix("invalid peer certificate: ") {
+            return Some(reason.to_string());
+        }
+        cause = current.source();
+    }
+    None
+}
+
 /// `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset` (a Unix time or seconds).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let header = |name| {
@@ -549,7 +610,12 @@ impl Client {
     ///
     /// Errors: an `api-url` input error when the base is not such a URL or the client cannot be
     /// built.
-    pub fn new(base_url: &str, token: &Secret, deadline: Instant) -> Result<Client, InputError> {
+    pub fn new(
+        base_url: &str,
+        token: &Secret,
+        extra_roots: &ExtraRoots,
+        deadline: Instant,
+    ) -> Result<Client, InputError> {
         let url = reqwest::Url::parse(base_url)
             .map_err(|e| InputError::new("api-url", format!("not a URL: {e}")))?;
         let loopback = crate::inputs::is_loopback_url(&url);
@@ -560,9 +626,12 @@ impl Client {
             ));
         }
         // ring + embedded roots: no system trust store needed, so the binary works in an empty image.
+        // `SSL_CERT_FILE` / `SSL_CERT_DIR` add to them (a private CA, a TLS-intercepting proxy).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
             .iter()
+            .map(|der| der.as_ref())
+            .chain(extra_roots.certificates.iter().map(|der| der.as_ref()))
             .filter_map(|der| reqwest::Certificate::from_der(der).ok());
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -1169,7 +1238,17 @@ mod tests {
             connect: false,
             timed_out: false,
             cause: "reset".into(),
+            certificate: None,
         };
+        let untrusted = Attempt::Transport {
+            message: "invalid peer certificate".into(),
+            connect: true,
+            timed_out: false,
+            cause: "invalid peer certificate: UnknownIssuer".into(),
+            certificate: Some("UnknownIssuer".into()),
+        };
+        assert!(!untrusted.is_transient(Idempotency::Safe));
+        assert!(!untrusted.is_transient(Idempotency::Unsafe));
         assert!(reset.is_transient(Idempotency::Safe) && !reset.is_transient(Idempotency::Unsafe));
     }
 
@@ -1185,7 +1264,13 @@ mod tests {
 
         fn client(server: &MockServer) -> Client {
             let deadline = Instant::now() + Duration::from_secs(20);
-            Client::new(&server.uri(), &Secret::new("qov_t"), deadline).unwrap()
+            Client::new(
+                &server.uri(),
+                &Secret::new("qov_t"),
+                &ExtraRoots::default(),
+                deadline,
+            )
+            .unwrap()
         }
 
         fn request(cluster: Option<&str>) -> CloneEnvironmentRequest {
@@ -1332,12 +1417,19 @@ mod tests {
             connect: true,
             timed_out: false,
             cause: "Connection refused (os error 111)".into(),
+            certificate: None,
         }
     }
 
     fn client() -> Client {
         let deadline = Instant::now() + Duration::from_secs(1800);
-        Client::new("http://127.0.0.1:1", &Secret::new("t"), deadline).unwrap()
+        Client::new(
+            "http://127.0.0.1:1",
+            &Secret::new("t"),
+            &ExtraRoots::default(),
+            deadline,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -1359,6 +1451,7 @@ mod tests {
             connect: true,
             timed_out: true,
             cause: "deadline has elapsed".into(),
+            certificate: None,
         };
         assert_eq!(client.retry_wait(&timed_out, 3, backoff), backoff);
         let error = refused().into_error(

@@ -12,7 +12,7 @@ use super::values::{
     check_version, no_path, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
     parse_uuid,
 };
-use super::{InputError, Invocation, RawInputs};
+use super::{ExtraRoots, InputError, Invocation, RawInputs};
 use crate::kind::ServiceKind;
 use crate::neutral::{REDACT_MIN_CHARS, char_kind};
 
@@ -167,6 +167,8 @@ pub struct Config {
     pub api_url: String,
     /// Without a trailing slash.
     pub console_url: String,
+    /// CA certificates from `SSL_CERT_FILE` / `SSL_CERT_DIR`, trusted besides the embedded roots.
+    pub extra_roots: ExtraRoots,
 }
 
 /// A token is visible ASCII (an HTTP header carries nothing else) and at least
@@ -365,6 +367,7 @@ impl Config {
                 raw.get("console-url")
                     .unwrap_or("https://console.qovery.com"),
             )?,
+            extra_roots: ExtraRoots::read(invocation)?,
         };
         config.check_command(raw)?;
         Ok(config)

@@ -12,6 +12,7 @@ mod env;
 mod error;
 mod flags;
 mod preview;
+mod roots;
 mod table;
 mod values;
 
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 pub use config::{Command, Config, Entry, JobEvent, Reference, Secret, TerraformAction};
 pub use error::InputError;
 pub use preview::{NameSource, PreviewName};
+pub use roots::ExtraRoots;
 pub use table::{COMMANDS, CommandDef, INPUTS, InputDef, help, suggest};
 pub use values::{is_loopback_url, parse_bool, parse_duration, parse_entries};
 

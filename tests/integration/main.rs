@@ -18,3 +18,4 @@ mod secrets;
 mod spec;
 mod stages;
 mod support;
+mod tls;
