@@ -7,7 +7,7 @@ use crate::api::types::{
     ApplicationDeploy, ContainerDeploy, DeployAllRequest, HelmDeploy, JobDeploy, ServiceInfo,
     Source, TerraformDeploy,
 };
-use crate::inputs::{Config, Entry, InputError, Reference, TerraformAction};
+use crate::inputs::{Config, Entry, InputError, Reference, TerraformAction, VersionForm};
 use crate::kind::ServiceKind;
 
 /// Which field of the request carries a service's version.
@@ -224,6 +224,28 @@ pub fn target(config: &Config, entry: &Entry, service: &ServiceInfo) -> Result<T
                 .hint("the API described a source this version of qovery-deploy does not know; please report it"));
         }
     };
+    // A `=VERSION` was checked against the forms its kind allows; now the source says which one.
+    let form = match field {
+        VersionField::GitCommit => Some(VersionForm::Commit),
+        VersionField::ImageTag => Some(VersionForm::ImageTag),
+        VersionField::ChartVersion => Some(VersionForm::ChartVersion),
+        VersionField::None => None,
+    };
+    if let (Some(version), Some(form)) = (&entry.version, form) {
+        if !form.fits(version) {
+            return Err(InputError::new(
+                input,
+                format!(
+                    "`{}` takes a {}, and `{version}` is not {}",
+                    service.name,
+                    field.label(),
+                    form.rule()
+                ),
+            )
+            .entry(&entry.raw)
+            .hint("the service's source in Qovery decides the field: git → commit SHA, image → image tag, Helm repository → chart version"));
+        }
+    }
     let version = entry
         .version
         .clone()
@@ -366,7 +388,7 @@ mod tests {
         let mut raw = RawInputs::default()
             .with("api-token", "qov_token_1")
             .with("environment-id", "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10")
-            .with("commit-sha", "abc");
+            .with("commit-sha", "abc1234");
         for (k, v) in pairs {
             raw = raw.with(k, v);
         }
@@ -377,7 +399,7 @@ mod tests {
     fn names_are_case_insensitive_and_versions_follow_the_source() {
         let c = config(&[
             ("applications", "api"),
-            ("jobs", "migrate,report=def"),
+            ("jobs", "migrate,report=def5678"),
             ("helms", "ingress"),
             ("databases", "pg"),
         ]);
@@ -386,10 +408,10 @@ mod tests {
         assert_eq!(
             body,
             serde_json::json!({
-                "applications": [{"application_id": "a1000000-0000-4000-8000-000000000001", "git_commit_id": "abc"}],
+                "applications": [{"application_id": "a1000000-0000-4000-8000-000000000001", "git_commit_id": "abc1234"}],
                 "jobs": [
-                    {"id": "b1000000-0000-4000-8000-000000000001", "image_tag": "abc"},
-                    {"id": "b1000000-0000-4000-8000-000000000002", "git_commit_id": "def"}
+                    {"id": "b1000000-0000-4000-8000-000000000001", "image_tag": "abc1234"},
+                    {"id": "b1000000-0000-4000-8000-000000000002", "git_commit_id": "def5678"}
                 ],
                 "helms": [{"id": "d1000000-0000-4000-8000-000000000001"}],
                 "databases": ["e1000000-0000-4000-8000-000000000001"]
@@ -448,6 +470,43 @@ mod tests {
     }
 
     #[test]
+    fn a_version_must_have_the_form_of_its_field() {
+        // `api==x` sent `git_commit_id: "=x"`.
+        let raw = RawInputs::default()
+            .with("api-token", "qov_token_1")
+            .with("environment-id", "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10")
+            .with("applications", "api==x");
+        let err = Config::parse(&raw, &Invocation::default()).unwrap_err();
+        assert_eq!(err.entry.as_deref(), Some("api==x"));
+        assert!(err.problem.contains("`=x` is not a commit SHA"), "{err}");
+        // A job's `=VERSION` may be a tag or a commit until its source is known.
+        let c = config(&[("jobs", "report=1.4.2")]);
+        let err = DeployPlan::new(&c, &services()).unwrap_err();
+        assert!(
+            err.problem
+                .contains("`report` takes a commit, and `1.4.2` is not a commit SHA"),
+            "{err}"
+        );
+        assert!(DeployPlan::new(&config(&[("jobs", "migrate=1.4.2")]), &services()).is_ok());
+        let err =
+            DeployPlan::new(&config(&[("helms", "ingress=3f8a1c2")]), &services()).unwrap_err();
+        assert!(err.problem.contains("is not a chart version"), "{err}");
+        for (input, value) in [
+            ("commit-sha", "main"),
+            ("image-tag", "acme/api:1"),
+            ("chart-version", "4.11"),
+        ] {
+            let raw = RawInputs::default()
+                .with("api-token", "qov_token_1")
+                .with("environment-id", "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10")
+                .with("applications", "api")
+                .with(input, value);
+            let err = Config::parse(&raw, &Invocation::default()).unwrap_err();
+            assert_eq!(err.input, input, "{err}");
+        }
+    }
+
+    #[test]
     fn a_job_body_carries_one_version_field() {
         let c = config(&[("jobs", "migrate,report"), ("image-tag", "1.2")]);
         let plan = DeployPlan::new(&c, &services()).unwrap();
@@ -460,7 +519,7 @@ mod tests {
             bodies,
             [
                 serde_json::json!({"image_tag": "1.2"}),
-                serde_json::json!({"git_commit_id": "abc"})
+                serde_json::json!({"git_commit_id": "abc1234"})
             ]
         );
     }
@@ -472,7 +531,7 @@ mod tests {
             serde_json::to_value(DeployPlan::new(&c, &services()).unwrap().request()).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"terraforms": [{"id": "f1000000-0000-4000-8000-000000000001", "git_commit_id": "abc", "action": "PLAN"}]})
+            serde_json::json!({"terraforms": [{"id": "f1000000-0000-4000-8000-000000000001", "git_commit_id": "abc1234", "action": "PLAN"}]})
         );
     }
 }

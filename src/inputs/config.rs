@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::preview::{self, PreviewName};
 use super::values::{
-    check_version, no_path, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
+    check_form, no_path, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
     parse_uuid,
 };
-use super::{ExtraRoots, InputError, Invocation, RawInputs};
+use super::{ExtraRoots, InputError, Invocation, RawInputs, VersionForm};
 use crate::kind::ServiceKind;
 use crate::neutral::{REDACT_MIN_CHARS, char_kind};
 
@@ -255,14 +255,17 @@ impl Config {
             .get("image-tag")
             .map(str::to_string)
             .or_else(|| commit_sha.clone());
-        for (name, value) in [("commit-sha", &commit_sha), ("image-tag", &image_tag)] {
+        for (name, value, form) in [
+            ("commit-sha", &commit_sha, VersionForm::Commit),
+            ("image-tag", &image_tag, VersionForm::ImageTag),
+        ] {
             if let Some(value) = value {
-                check_version(name, None, value)?;
+                check_form(name, form, value)?;
             }
         }
         let chart_version = raw.get("chart-version").map(str::to_string);
         if let Some(value) = &chart_version {
-            check_version("chart-version", None, value)?;
+            check_form("chart-version", VersionForm::ChartVersion, value)?;
         }
 
         let terraform_action = raw
@@ -512,8 +515,8 @@ mod tests {
         let inv = invocation(
             &[
                 ("QOVERY_API_TOKEN", "qov_token_1"),
-                ("GITHUB_SHA", "abc123"),
-                ("CI_COMMIT_SHA", "zzz"),
+                ("GITHUB_SHA", "abc1234"),
+                ("CI_COMMIT_SHA", "fff0000"),
             ],
             &[],
         );
@@ -522,21 +525,21 @@ mod tests {
             .with("applications", "api");
         let c = Config::parse(&r, &inv).unwrap();
         assert_eq!(c.token.expose(), "qov_token_1");
-        assert_eq!(c.commit_sha.as_deref(), Some("abc123"));
-        assert_eq!(c.image_tag.as_deref(), Some("abc123"));
+        assert_eq!(c.commit_sha.as_deref(), Some("abc1234"));
+        assert_eq!(c.image_tag.as_deref(), Some("abc1234"));
         assert_eq!(c.poll_interval, Duration::from_secs(5));
         assert_eq!(c.api_url, "https://api.qovery.com");
         assert!(c.cancel_on_timeout && !c.force_cancel);
         let inv = invocation(
             &[
                 ("QOVERY_API_TOKEN", "qov_token_1"),
-                ("CI_COMMIT_SHA", "zzz"),
+                ("CI_COMMIT_SHA", "fff0000"),
             ],
             &[],
         );
         assert_eq!(
             Config::parse(&r, &inv).unwrap().commit_sha.as_deref(),
-            Some("zzz")
+            Some("fff0000")
         );
         assert_eq!(format!("{:?}", c.token), "Secret(***)");
     }
@@ -745,14 +748,14 @@ mod tests {
             (
                 base.clone()
                     .with("command", "skip")
-                    .with("applications", "api=1"),
+                    .with("applications", "api=3f8a1c2"),
                 "applications",
             ),
             (
                 base.clone()
                     .with("command", "redeploy-job")
                     .with("applications", "")
-                    .with("jobs", "migrate=1"),
+                    .with("jobs", "migrate=1.0.0"),
                 "jobs",
             ),
             (

@@ -15,6 +15,7 @@ mod preview;
 mod roots;
 mod table;
 mod values;
+mod version;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +25,7 @@ pub use preview::{NameSource, PreviewName};
 pub use roots::ExtraRoots;
 pub use table::{COMMANDS, CommandDef, INPUTS, InputDef, help, suggest};
 pub use values::{is_loopback_url, parse_bool, parse_duration, parse_entries};
+pub use version::VersionForm;
 
 /// What the process was started with: its environment and its arguments. Kept as plain data so that
 /// everything downstream is testable without touching the real process environment.

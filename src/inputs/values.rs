@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::InputError;
 use super::config::{Entry, Reference};
+use super::version::{self, VersionForm};
 use crate::kind::ServiceKind;
 
 pub(super) fn parse_uuid(input: &str, value: &str) -> Result<Uuid, InputError> {
@@ -52,6 +53,17 @@ pub fn parse_entries(kind: ServiceKind, value: &str) -> Result<Vec<Entry>, Input
                     .hint("list the database by id or name alone"));
             }
             check_version(input, Some(raw), version)?;
+            if let Err(rules) = version::check(VersionForm::for_kind(kind), version) {
+                return Err(InputError::new(
+                    input,
+                    format!("the version `{version}` is not {rules}"),
+                )
+                .entry(raw)
+                .hint(format!(
+                    "write one `=` then the version, e.g. `{}`",
+                    example(kind)
+                )));
+            }
         }
         let reference = if looks_like_uuid(target) {
             Reference::Id(parse_uuid(input, target).map_err(|e| e.entry(raw))?)
@@ -66,6 +78,34 @@ pub fn parse_entries(kind: ServiceKind, value: &str) -> Result<Vec<Entry>, Input
         });
     }
     Ok(entries)
+}
+
+/// An entry with a version, for hints.
+fn example(kind: ServiceKind) -> &'static str {
+    match kind {
+        ServiceKind::Container => "worker=1.4.2",
+        ServiceKind::Job => "migrate=1.4.2 (an image tag) or report=3f8a1c2e9b7d (a commit)",
+        ServiceKind::Helm => "ingress=4.11.2 (a chart version) or charts=3f8a1c2e9b7d (a commit)",
+        _ => "api=3f8a1c2e9b7d (a commit SHA, 7 to 40 hex digits)",
+    }
+}
+
+/// `value` of the input `input` in `form` (`commit-sha`, `image-tag`, `chart-version`).
+///
+/// Errors: the input, the value and the rule it breaks.
+pub(super) fn check_form(input: &str, form: VersionForm, value: &str) -> Result<(), InputError> {
+    check_version(input, None, value)?;
+    if form.fits(value) {
+        return Ok(());
+    }
+    Err(
+        InputError::new(input, format!("`{value}` is not {}", form.rule()))
+            .hint(match form {
+                VersionForm::Commit => "give the full commit SHA (GITHUB_SHA and CI_COMMIT_SHA are used when it is not set)",
+                VersionForm::ImageTag => "give the image's tag alone, without the image name or `:`",
+                VersionForm::ChartVersion => "give the chart's version as in its Chart.yaml, e.g. 4.11.2",
+            }),
+    )
 }
 
 /// A version (commit, tag, chart version) is one token: no spaces, not empty.
