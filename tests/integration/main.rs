@@ -6,6 +6,7 @@ mod contract;
 mod deploy;
 mod e2e;
 mod ends;
+mod hostile;
 mod http;
 mod image;
 mod inputs;
