@@ -767,6 +767,32 @@ mod tests {
     }
 
     #[test]
+    fn a_dotenv_report_is_never_5120_bytes_or_more() {
+        // Around the limit: every report that would reach 5120 bytes is cut to at most 5119,
+        // with every key kept and `result` whole.
+        let mut closest = 0;
+        for services in [40, 60, 80, 100] {
+            for extra in 0..40 {
+                let mut r = report(services);
+                for (i, s) in r.services.iter_mut().enumerate() {
+                    s.name = format!("{}{}", s.name, "x".repeat((i + extra) % 7));
+                }
+                r.deployment_request_ids =
+                    vec!["11111111-1111-4111-8111-111111111111".into(); extra];
+                let text = dotenv(&r.outputs(), &r, &Redactor::new());
+                assert!(text.len() < DOTENV_LIMIT, "{}", text.len());
+                assert!(text.contains("QOVERY_RESULT=success\n"));
+                assert_eq!(text.lines().count(), 7);
+                closest = closest.max(text.len());
+            }
+        }
+        assert!(
+            closest > DOTENV_LIMIT - 40,
+            "the cut keeps close to the limit: {closest}"
+        );
+    }
+
+    #[test]
     fn summary_has_a_row_per_service() {
         let md = summary_markdown(&report(3), &Redactor::new(), None);
         assert_eq!(
