@@ -474,8 +474,8 @@ const DOTENV_WHOLE: [&str; 4] = [
 /// GitLab's dotenv report: `QOVERY_NAME=value`, one line each, every output always present, the
 /// whole strictly under [`DOTENV_LIMIT`] bytes. GitLab's rules (`ParseDotenvArtifactService`): each
 /// line is `KEY=VALUE` (a line without `=`, even an empty one, rejects the whole report), keys are
-/// `[A-Za-z0-9_]`, values are stripped and later expanded (`$NAME`), the last value of a key wins.
-/// So each value goes through [`neutral::dotenv_value`] (one line, `$` doubled). `services` becomes
+/// `[A-Za-z0-9_]`, values are stripped and later expanded (`$NAME`, `%NAME%`), the last value of a
+/// key wins. So each value goes through [`neutral::dotenv_value`] (one line, `$` and `%` encoded). `services` becomes
 /// `name:STATE` pairs with `%`, `,` and `:` percent-encoded in each part, so that no name can add a
 /// pair. When the report would be too big, values are cut, the least important first: lists keep
 /// whole items and end in `+N more`, the console URL is dropped rather than cut, `result` is never
@@ -539,7 +539,7 @@ fn compact_services(report: &Report, redactor: &Redactor) -> String {
 }
 
 /// `value` in at most `max` bytes: whole, else a comma list cut at an item with `+N more`, else
-/// (`whole`) nothing, else cut with `...`. A cut never splits a `$$` pair.
+/// (`whole`) nothing, else cut with `...`. A cut never splits a percent-escape.
 fn fit(value: &str, max: usize, whole: bool) -> String {
     if value.len() <= max {
         return value.to_string();
@@ -581,8 +581,12 @@ fn fit(value: &str, max: usize, whole: bool) -> String {
         end -= 1;
     }
     let mut kept = &value[..end];
-    if (kept.len() - kept.trim_end_matches('$').len()) % 2 == 1 {
-        kept = &kept[..kept.len() - 1];
+    // Not in the middle of a percent-escape (`%2` of `%24`).
+    if let Some(percent) = kept
+        .get(kept.len().saturating_sub(2)..)
+        .and_then(|t| t.rfind('%'))
+    {
+        kept = &kept[..kept.len().saturating_sub(2) + percent];
     }
     format!("{kept}...")
 }

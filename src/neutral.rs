@@ -13,7 +13,7 @@
 //! | workflow command data / property | [`command_data`], [`command_property`] | the runner's escapes: `%` `\r` `\n` (data), also `:` `,` (property); annotations are cut at 4096 characters |
 //! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML, autolink or mention renders; a link only to an `https` URL under the console base |
 //! | `$GITHUB_OUTPUT` value | [`output_value`] (and the heredoc writer in `ci`) | redacted; the heredoc delimiter never occurs in the value |
-//! | GitLab dotenv value | [`dotenv_value`] | one line (`KEY=VALUE`, GitLab's `ParseDotenvArtifactService`), `$` doubled and `%` encoded so GitLab's variable expansion keeps it literal |
+//! | GitLab dotenv value | [`dotenv_value`] | one line (`KEY=VALUE`, GitLab's `ParseDotenvArtifactService`), `$` and `%` encoded so no GitLab variable expansion finds a reference |
 //!
 //! Every function **redacts first**, then escapes, then cuts, so a cut can never leave part of a
 //! secret behind. Redaction replaces every run of 8 or more characters that also occurs in a
@@ -371,14 +371,31 @@ pub fn output_value<'a>(redactor: &Redactor, value: &'a str) -> Cow<'a, str> {
     redactor.redact(value)
 }
 
-/// A GitLab dotenv value: redacted, on one line ([`inline`]-escaped), `%` written `%25` and every
-/// `$` doubled. GitLab stores dotenv variables with `raw: false`, so `$NAME`, `${NAME}` and
-/// `%NAME%` in a value would be expanded where the variable is used: `$$` is its escape for a
-/// literal `$`, and `%` has none, so it is percent-encoded.
+/// A GitLab dotenv value: redacted, on one line ([`inline`]-escaped), with no variable reference
+/// GitLab could expand. GitLab stores dotenv variables with `raw: false`: the runner expands
+/// `$NAME` and `${NAME}` (with `$$` as its escape), and GitLab itself (`ExpandVariables`, used for
+/// `environment:url` and nested variables) expands `$NAME`, `${NAME}` and `%NAME%` with no escape
+/// at all. So `$` is written `%24`, and `%` is written `%25` unless it starts a percent-escape whose
+/// first digit is decimal (`%20`, `%2F`): after every `%` left in a value comes a decimal digit,
+/// and no variable name starts with one.
 pub fn dotenv_value(redactor: &Redactor, value: &str) -> String {
-    inline(&redactor.redact(value))
-        .replace('%', "%25")
-        .replace('$', "$$")
+    let text = inline(&redactor.redact(value)).into_owned();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, c) in text.char_indices() {
+        match c {
+            '$' => out.push_str("%24"),
+            '%' if is_percent_escape(&text[i + 1..]) => out.push('%'),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether `rest` (what follows a `%`) starts a percent-escape that begins with a decimal digit.
+fn is_percent_escape(rest: &str) -> bool {
+    let bytes = rest.as_bytes();
+    bytes.len() >= 2 && bytes[0].is_ascii_digit() && bytes[1].is_ascii_hexdigit()
 }
 
 #[cfg(test)]
@@ -511,8 +528,14 @@ mod tests {
             dotenv_value(&r, "a\nQOVERY_RESULT=success"),
             "a\\nQOVERY_RESULT=success"
         );
-        assert_eq!(dotenv_value(&r, "$CI_JOB_TOKEN"), "$$CI_JOB_TOKEN");
+        assert_eq!(dotenv_value(&r, "$CI_JOB_TOKEN"), "%24CI_JOB_TOKEN");
+        assert_eq!(dotenv_value(&r, "$$CI_JOB_TOKEN"), "%24%24CI_JOB_TOKEN");
         assert_eq!(dotenv_value(&r, "%CI_JOB_TOKEN%"), "%25CI_JOB_TOKEN%25");
+        assert_eq!(
+            dotenv_value(&r, "https://x.io/a%20b?c=%2F"),
+            "https://x.io/a%20b?c=%2F"
+        );
+        assert_eq!(dotenv_value(&r, "%C3%A9 100% %"), "%25C3%25A9 100%25 %25");
         assert_eq!(dotenv_value(&r, TOKEN), "***");
     }
 

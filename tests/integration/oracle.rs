@@ -212,43 +212,30 @@ pub fn gitlab_dotenv(bytes: &[u8]) -> Result<BTreeMap<String, String>, String> {
     Ok(variables)
 }
 
-/// The literal text a GitLab variable value stands for, or `None` when GitLab would expand a
-/// reference in it (`$NAME`, `${NAME}`, or `%NAME%` with a name that could be a variable).
+/// Whether a GitLab variable value is literal for both of GitLab's expanders: the runner's (`$NAME`,
+/// `${NAME}`, `$$` an escape) and GitLab's own `ExpandVariables` (`environment:url`, nested
+/// variables: `/\$([a-zA-Z_][a-zA-Z0-9_]*)|\${\g<1>}|%\g<1>%/`, no escape). `None` when either
+/// would find a reference; else the value itself.
 pub fn gitlab_literal(value: &str) -> Option<String> {
     let chars: Vec<char> = value.chars().collect();
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '$' if chars.get(i + 1) == Some(&'$') => {
-                out.push('$');
-                i += 2;
-                continue;
-            }
-            '$' if chars
-                .get(i + 1)
-                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '{') =>
-            {
-                return None;
-            }
-            '%' if chars
-                .get(i + 1)
-                .is_some_and(|c| c.is_ascii_alphabetic() || *c == '_') =>
-            {
-                let name_end = chars[i + 1..]
+    let name_start = |c: Option<&char>| c.is_some_and(|c| c.is_ascii_alphabetic() || *c == '_');
+    for (i, c) in chars.iter().enumerate() {
+        match c {
+            '$' if name_start(chars.get(i + 1)) => return None,
+            '$' if chars.get(i + 1) == Some(&'{') && name_start(chars.get(i + 2)) => return None,
+            '%' if name_start(chars.get(i + 1)) => {
+                let end = chars[i + 1..]
                     .iter()
                     .position(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
                     .map(|p| i + 1 + p);
-                if name_end.is_some_and(|e| chars[e] == '%') {
+                if end.is_some_and(|e| chars[e] == '%') {
                     return None;
                 }
             }
             _ => {}
         }
-        out.push(chars[i]);
-        i += 1;
     }
-    Some(out)
+    Some(value.to_string())
 }
 
 /// What the step summary renders to, read by a CommonMark + GFM parser.
@@ -367,7 +354,12 @@ mod tests {
         assert!(gitlab_dotenv(b"A-B=1\n").is_err());
         assert!(gitlab_dotenv(&vec![b'a'; GITLAB_DOTENV_LIMIT]).is_err());
 
-        assert_eq!(gitlab_literal("a$$b%25c").as_deref(), Some("a$b%25c"));
+        assert_eq!(gitlab_literal("a%24b%25c").as_deref(), Some("a%24b%25c"));
+        assert_eq!(
+            gitlab_literal("a$$b"),
+            None,
+            "GitLab's own expander has no escape"
+        );
         assert_eq!(gitlab_literal("$CI_JOB_TOKEN"), None);
         assert_eq!(gitlab_literal("${X}"), None);
         assert_eq!(gitlab_literal("%CI_JOB_TOKEN%"), None);
