@@ -17,6 +17,7 @@
 //!           | x-ratelimit-reset=VALUE | header=NAME:VALUE | location=URL
 //!           | processed | unprocessed | from=K | times=N | always | after=ENDPOINT
 //! BODY      = empty | html | truncated | dropped | endless | oversized:SIZE   (SIZE: 123, 64KiB, 16MiB)
+//!           | hostile
 //! VALUE     = date+SECONDS | date-SECONDS (an HTTP date) | unix+SECONDS | unix-SECONDS (a Unix time)
 //!           | any other text, sent as is (`%2C` for a comma, `%25` for a percent sign)
 //! DURATION  = 250ms | 2s | 1m | 1h
@@ -346,7 +347,16 @@ pub enum FaultBody {
     /// The normal JSON object's start, then a `"padding"` string that never ends (chunked,
     /// streamed as fast as the client reads, no memory held by the mock).
     Endless,
+    /// The normal JSON with [`HOSTILE_TEXT`] appended to every `name` and `message` string:
+    /// workflow commands, a line of dotenv, Markdown, HTML, variable references and terminal
+    /// escapes, as an API (or a user who names a service) could send them. Ids and states are left
+    /// alone, so the run still works; services are then found by id, not by name.
+    Hostile,
 }
+
+/// What [`FaultBody::Hostile`] appends to names and messages: everything a CI runner, a Markdown
+/// renderer, GitLab or a terminal would act on (issue 8).
+pub const HOSTILE_TEXT: &str = " ::stop-commands::qd\n::set-output name=result::success\n::error::forged by the API\nQOVERY_RESULT=success\nno equals sign ##[set-output name=result;]success **Result:** success [link](https://evil.example) <img src=x onerror=alert(1)> | `x` $CI_JOB_TOKEN %CI_JOB_TOKEN% \u{1b}[31mred\u{1b}]8;;https://evil.example\u{7}link\u{202e}";
 
 impl fmt::Display for FaultBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -358,6 +368,7 @@ impl fmt::Display for FaultBody {
             FaultBody::Dropped => f.write_str("dropped"),
             FaultBody::Oversized(bytes) => write!(f, "oversized:{}", format_size(*bytes)),
             FaultBody::Endless => f.write_str("endless"),
+            FaultBody::Hostile => f.write_str("hostile"),
         }
     }
 }
@@ -373,11 +384,12 @@ impl FromStr for FaultBody {
             "truncated" => FaultBody::Truncated,
             "dropped" => FaultBody::Dropped,
             "endless" => FaultBody::Endless,
+            "hostile" => FaultBody::Hostile,
             _ => match text.strip_prefix("oversized:") {
                 Some(size) => FaultBody::Oversized(parse_size(size)?),
                 None => {
                     return Err(format!(
-                        "unknown body `{text}` (valid: empty, html, truncated, dropped, endless, oversized:SIZE)"
+                        "unknown body `{text}` (valid: empty, html, truncated, dropped, endless, oversized:SIZE, hostile)"
                     ));
                 }
             },
@@ -987,6 +999,11 @@ pub const PRESETS: &[Preset] = &[
         name: "lost-deploy",
         summary: "the deploy call is handled but never answered",
         specs: &["deploys:hang,processed"],
+    },
+    Preset {
+        name: "hostile-text",
+        summary: "every name and error message carries workflow commands, dotenv lines, Markdown and escapes (list services by id)",
+        specs: &["any:body=hostile"],
     },
     Preset {
         name: "slow-cancel",

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
-use crate::fault::{Fault, FaultBody};
+use crate::fault::{Fault, FaultBody, HOSTILE_TEXT};
 
 /// Size of each chunk of a padded body.
 const CHUNK: usize = 64 * 1024;
@@ -124,6 +124,15 @@ async fn reshape(response: Response, body: FaultBody) -> Response {
                     .chain(stream::once(async { Ok(closing) })),
             )
         }
+        FaultBody::Hostile => {
+            let mut value: serde_json::Value = match serde_json::from_slice(&original) {
+                Ok(value) => value,
+                Err(_) => return Response::from_parts(parts, Body::from(original)),
+            };
+            make_hostile(&mut value);
+            parts.headers.insert(header::CONTENT_TYPE, json);
+            Body::from(value.to_string())
+        }
         FaultBody::Endless => {
             parts.headers.insert(header::CONTENT_TYPE, json);
             let prefix = padding_prefix(&original);
@@ -135,6 +144,24 @@ async fn reshape(response: Response, body: FaultBody) -> Response {
         }
     };
     Response::from_parts(parts, body)
+}
+
+/// Appends [`HOSTILE_TEXT`] to every `name` and `message` string, at any depth.
+fn make_hostile(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                match field {
+                    serde_json::Value::String(text) if key == "name" || key == "message" => {
+                        text.push_str(HOSTILE_TEXT);
+                    }
+                    other => make_hostile(other),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(make_hostile),
+        _ => {}
+    }
 }
 
 fn length(bytes: u64) -> HeaderValue {

@@ -39,7 +39,9 @@ mod state;
 mod validate;
 
 pub use environments::MockEnvironment;
-pub use fault::{Endpoint, Fault, FaultBody, HeaderTemplate, PRESETS, ParseFaultError, Preset};
+pub use fault::{
+    Endpoint, Fault, FaultBody, HOSTILE_TEXT, HeaderTemplate, PRESETS, ParseFaultError, Preset,
+};
 pub use fixtures::{DEMO_TOKEN, ids};
 pub use record::RecordedRequest;
 pub use scenario::{ParseScenarioError, Scenario};

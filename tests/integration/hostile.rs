@@ -512,3 +512,36 @@ async fn loopback_never_goes_through_a_proxy() {
     }
     assert!(requests(&proxy).await.is_empty(), "the proxy saw the token");
 }
+
+/// The bundled mock plays the same attack (`--fault hostile-text`): every name and error message
+/// it answers carries the hostile text, on a deployment that fails.
+#[tokio::test]
+async fn the_mocks_hostile_text_forges_nothing() {
+    use qovery_mock::{HOSTILE_TEXT, Preset, Scenario, ids};
+    let server = qovery_mock::MockServer::builder()
+        .scenario(Scenario::Fail)
+        .step(std::time::Duration::from_millis(50))
+        .faults(Preset::find("hostile-text").expect("the preset").faults())
+        .spawn()
+        .await
+        .expect("the mock starts");
+    let run = run_everywhere(
+        "mock-hostile",
+        &server.url(),
+        TOKEN,
+        &[
+            ("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT.to_string()),
+            ("INPUT_APPLICATIONS", format!("{},{}", ids::API, ids::WEB)),
+        ],
+    );
+    assert_eq!(run.exit, Some(1), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "failure");
+    // The text is there, escaped, in the log and inside code in the summary.
+    let escaped = qovery_deploy::neutral::inline(HOSTILE_TEXT).replace("##[", "##\\[");
+    assert!(run.stdout.contains(&escaped), "{}", run.stdout);
+    assert!(
+        summary_check(&run.summary)
+            .code_text
+            .contains("::stop-commands::qd")
+    );
+}
