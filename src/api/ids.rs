@@ -43,8 +43,12 @@ impl Shape {
 
 /// `8-4-4-4-12` hexadecimal digits, hyphenated, nothing else.
 pub fn is_uuid(id: &str) -> bool {
+    is_uuid_bytes(id.as_bytes())
+}
+
+fn is_uuid_bytes(id: &[u8]) -> bool {
     id.len() == 36
-        && id.bytes().enumerate().all(|(i, b)| match i {
+        && id.iter().enumerate().all(|(i, &b)| match i {
             8 | 13 | 18 | 23 => b == b'-',
             _ => b.is_ascii_hexdigit(),
         })
@@ -52,11 +56,14 @@ pub fn is_uuid(id: &str) -> bool {
 
 /// `<uuid>-<n>` with `n` 1 to 20 decimal digits.
 pub fn is_execution_id(id: &str) -> bool {
-    id.len() > 37
-        && is_uuid(&id[..36])
-        && id.as_bytes()[36] == b'-'
-        && id.len() - 37 <= 20
-        && id[37..].bytes().all(|b| b.is_ascii_digit())
+    // Bytes, not `&str` slices: an id from the API may hold a multi-byte character exactly where
+    // a slice would cut, and a check must never panic.
+    let bytes = id.as_bytes();
+    bytes.len() > 37
+        && bytes.len() - 37 <= 20
+        && is_uuid_bytes(&bytes[..36])
+        && bytes[36] == b'-'
+        && bytes[37..].iter().all(u8::is_ascii_digit)
 }
 
 /// An id from the API that does not have its shape.
@@ -157,8 +164,25 @@ mod tests {
             format!("{ENV}-42?x"),
             format!("{ENV}-{}", "9".repeat(21)),
             "env-41".to_string(),
+            // A multi-byte character across byte 36, where a `&str` slice would panic.
+            format!("{}é-41", &ENV[..35]),
+            format!("{}-é1", ENV),
+            format!("{}ü", &ENV[..36]),
         ] {
             assert!(!is_execution_id(&bad), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// No string, whatever its characters, makes a shape check panic.
+        #[test]
+        fn no_id_makes_a_check_panic(id in "\\PC{0,60}", prefix in 0usize..=37) {
+            let _ = is_uuid(&id);
+            let _ = is_execution_id(&id);
+            // Near-misses: a real UUID's first bytes followed by arbitrary characters.
+            let near = format!("{}{id}", &ENV[..prefix.min(36)]);
+            let _ = is_uuid(&near);
+            let _ = is_execution_id(&near);
         }
     }
 

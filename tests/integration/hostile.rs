@@ -367,12 +367,18 @@ async fn answers_with_malformed_ids_are_unreadable() {
         json!("11111111-1111-4111-8111-111111111111/../x");
     let mut bad_exec = ours("DEPLOYING", "DEPLOYING");
     bad_exec["jobs"][0]["execution_id"] = json!(format!("{ENV}-42/../../x"));
+    // A multi-byte character where a byte slice of the id would cut it (a crash before).
+    let mut multibyte_exec = ours("DEPLOYING", "DEPLOYING");
+    multibyte_exec["jobs"][0]["execution_id"] = json!(format!(
+        "{}é-41\n::set-output name=result::success",
+        &ENV[..35]
+    ));
     let bad_service =
         json!({"results": [{"id": "../x", "name": "api", "service_type": "APPLICATION"}]});
     let bad_stage = json!({"id": "../x", "name": "s", "services": []});
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}/statuses")))
-        .respond_with(Sequence::json(vec![bad, bad_exec]))
+        .respond_with(Sequence::json(vec![bad, bad_exec, multibyte_exec]))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -404,6 +410,7 @@ async fn answers_with_malformed_ids_are_unreadable() {
         client.statuses(ENV).await.map(drop),
         "deployment request id",
     );
+    unreadable(client.statuses(ENV).await.map(drop), "execution id");
     unreadable(client.statuses(ENV).await.map(drop), "execution id");
     unreadable(client.services(ENV).await.map(drop), "service id");
     unreadable(
