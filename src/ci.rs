@@ -104,6 +104,7 @@ impl Ci {
             println!("::add-mask::{}", escape_data(secret));
         }
         self.redactor.add(secret);
+        neutral::redact_in_panics(secret);
     }
 
     /// The redactor every sink applies: for callers that write outside text elsewhere.

@@ -5,6 +5,7 @@ use qovery_deploy::handover::{self, CLEANUP_PROGRAM};
 use qovery_deploy::inputs::Invocation;
 
 fn main() -> ExitCode {
+    qovery_deploy::neutral::install_panic_hook();
     // Started through a link named `qovery-deploy-cleanup` (the action's post-entrypoint, the
     // GitLab after_script): cancel what a killed run recorded, and nothing else.
     let program = std::env::args_os().next();

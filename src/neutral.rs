@@ -375,32 +375,147 @@ pub fn output_value<'a>(redactor: &Redactor, value: &'a str) -> Cow<'a, str> {
 /// GitLab could expand. GitLab stores dotenv variables with `raw: false`: the runner expands
 /// `$NAME` and `${NAME}` (with `$$` as its escape), and GitLab itself (`ExpandVariables`, used for
 /// `environment:url` and nested variables) expands `$NAME`, `${NAME}` and `%NAME%` with no escape
-/// at all. So `$` is written `%24`, and `%` is written `%25` unless it starts a percent-escape whose
-/// first digit is decimal (`%20`, `%2F`): after every `%` left in a value comes a decimal digit,
-/// and no variable name starts with one.
+/// at all. So `$` is written `%24`, and after every `%` left in a value comes a decimal digit (no
+/// variable name starts with one):
+/// - a percent-escape whose first digit is decimal (`%20`, `%2F`: every ASCII byte) is kept;
+/// - a run of letter-first escapes that spells visible UTF-8 text (`%C3%A9`, as in a URL's path)
+///   is written as that text (`é`), which means the same in a URL (an IRI);
+/// - any other `%` is written `%25`.
 pub fn dotenv_value(redactor: &Redactor, value: &str) -> String {
     let text = inline(&redactor.redact(value)).into_owned();
     let mut out = String::with_capacity(text.len() + 8);
-    for (i, c) in text.char_indices() {
+    let mut rest = text.as_str();
+    while let Some(c) = rest.chars().next() {
         match c {
             '$' => out.push_str("%24"),
-            '%' if is_percent_escape(&text[i + 1..]) => out.push('%'),
-            '%' => out.push_str("%25"),
+            '%' => {
+                let (bytes, len) = percent_run(rest);
+                if bytes.is_empty() {
+                    out.push_str("%25");
+                } else {
+                    push_decoded(&mut out, &bytes);
+                    rest = &rest[len..];
+                    continue;
+                }
+            }
             c => out.push(c),
         }
+        rest = &rest[c.len_utf8()..];
     }
     out
 }
 
-/// Whether `rest` (what follows a `%`) starts a percent-escape that begins with a decimal digit.
-fn is_percent_escape(rest: &str) -> bool {
-    let bytes = rest.as_bytes();
-    bytes.len() >= 2 && bytes[0].is_ascii_digit() && bytes[1].is_ascii_hexdigit()
+/// The bytes of the run of percent-escapes (`%XX`) that starts `text`, and its length in bytes.
+fn percent_run(text: &str) -> (Vec<u8>, usize) {
+    let mut bytes = Vec::new();
+    let mut at = 0;
+    while let Some(hex) = text[at..].strip_prefix('%').and_then(|r| r.get(..2)) {
+        match u8::from_str_radix(hex, 16) {
+            Ok(byte) if hex.bytes().all(|b| b.is_ascii_hexdigit()) => bytes.push(byte),
+            _ => break,
+        }
+        at += 3;
+    }
+    (bytes, at)
+}
+
+/// Percent-decoded `bytes` written for a dotenv value: ASCII bytes as `%XX` (a decimal first
+/// digit), visible non-ASCII characters as themselves, anything else as `%XX` when its first digit
+/// is decimal and `%25XX` otherwise.
+fn push_decoded(out: &mut String, bytes: &[u8]) {
+    let escaped = |out: &mut String, byte: u8| {
+        let hex = format!("{byte:02X}");
+        out.push_str(if hex.as_bytes()[0].is_ascii_digit() {
+            "%"
+        } else {
+            "%25"
+        });
+        out.push_str(&hex);
+    };
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_ascii() || needs_escape(c) {
+                let mut buf = [0; 4];
+                for &byte in c.encode_utf8(&mut buf).as_bytes() {
+                    escaped(out, byte);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &byte in chunk.invalid() {
+            escaped(out, byte);
+        }
+    }
+}
+
+/// The secrets a panic message must not print: [`crate::ci::Ci::mask`] registers each here too.
+static PANIC_REDACTOR: std::sync::RwLock<Option<Redactor>> = std::sync::RwLock::new(None);
+
+/// Registers a secret with the panic hook's redactor (see [`install_panic_hook`]).
+pub fn redact_in_panics(secret: &str) {
+    if let Ok(mut guard) = PANIC_REDACTOR.write() {
+        guard.get_or_insert_with(Redactor::new).add(secret);
+    }
+}
+
+/// What the panic hook prints for a panic with `message` at `location`: the message redacted
+/// and made inert like any log text (a panic may quote API text, e.g. an id it choked on), and
+/// what it means for a deployment the run started.
+pub fn panic_report(redactor: &Redactor, message: &str, location: &str) -> String {
+    log_text(
+        redactor,
+        &format!(
+            "error: qovery-deploy crashed (a bug: please report it with this log): {} at {}
+               a deployment this run started may still be running: the action's post step and a              GitLab `after_script: [qovery-deploy-cleanup]` cancel it; otherwise cancel it in the              Qovery console",
+            inline(message),
+            inline(location)
+        ),
+    )
+}
+
+/// Replaces the default panic hook, which prints the panic message raw on stderr (where the
+/// GitHub runner reads workflow commands) with [`panic_report`]. The process still aborts
+/// afterwards (`panic = "abort"` in release builds).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_string());
+        let location = info
+            .location()
+            .map_or_else(String::new, |l| format!("{}:{}", l.file(), l.line()));
+        let redactor = PANIC_REDACTOR
+            .read()
+            .ok()
+            .and_then(|guard| guard.clone())
+            .unwrap_or_default();
+        eprintln!("{}", panic_report(&redactor, &message, &location));
+    }));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_report_is_redacted_and_inert() {
+        let r = Redactor::with(TOKEN);
+        let text = panic_report(
+            &r,
+            &format!("bad id `x\n::set-output name=result::success` {TOKEN}"),
+            "src/x.rs:1",
+        );
+        assert!(!text.contains(TOKEN), "{text}");
+        assert!(
+            text.lines().all(|l| !l.trim_start().starts_with("::")),
+            "{text}"
+        );
+        assert!(text.contains("may still be running"), "{text}");
+    }
 
     const TOKEN: &str = "qov_SECRET_test_token_5f0c1d9e";
 
@@ -535,7 +650,17 @@ mod tests {
             dotenv_value(&r, "https://x.io/a%20b?c=%2F"),
             "https://x.io/a%20b?c=%2F"
         );
-        assert_eq!(dotenv_value(&r, "%C3%A9 100% %"), "%25C3%25A9 100%25 %25");
+        assert_eq!(dotenv_value(&r, "%C3%A9 100% %"), "é 100%25 %25");
+        // UTF-8 escapes in a URL's path stay the same URL; broken or invisible ones are literal.
+        assert_eq!(
+            dotenv_value(&r, "https://x.io/caf%C3%A9/%E6%97%A5%2f"),
+            "https://x.io/café/日%2F"
+        );
+        assert_eq!(dotenv_value(&r, "%C3"), "%25C3");
+        assert_eq!(dotenv_value(&r, "%C3%28"), "%25C3%28");
+        assert_eq!(dotenv_value(&r, "%E2%80%8B"), "%25E2%80%8B");
+        assert_eq!(dotenv_value(&r, "%AB%"), "%25AB%25");
+        assert_eq!(dotenv_value(&r, "%zz%4"), "%25zz%254");
         assert_eq!(dotenv_value(&r, TOKEN), "***");
     }
 
