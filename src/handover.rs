@@ -7,7 +7,8 @@
 //!   [`CLEANUP_PROGRAM`] and finds them as `STATE_qovery_deploy_*` variables.
 //! - **GitLab**: the run writes the same keys (and `job`, the `CI_JOB_ID`) to [`STATE_FILE`] in
 //!   the job's directory; the job's `after_script` (GitLab 17.0 and later run it for cancelled
-//!   jobs too) runs [`CLEANUP_PROGRAM`], which acts only when `CI_JOB_STATUS` is `canceled`.
+//!   jobs too) runs [`CLEANUP_PROGRAM`]. It runs after a failed job too: a run that crashed, or
+//!   was killed on a job timeout (`CI_JOB_STATUS` `failed`), never wrote its end marker either.
 //!
 //! The cleanup cancels only what the run recorded as ours, with the same positive
 //! identification as the run's own cancel ([`crate::cancel`]). The end marker is written once the
@@ -206,14 +207,10 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
         ci.mask(&secret);
     }
     let say = |text: &str| ci.line(&format!("qovery-deploy cleanup: {text}"));
-    if let Some(status) = invocation.var("CI_JOB_STATUS") {
-        if !status.eq_ignore_ascii_case("canceled") {
-            say(&format!(
-                "the job ended {status}, it was not cancelled: nothing to do"
-            ));
-            return code::SUCCESS;
-        }
-    }
+    // GitLab runs `after_script` after a failed, a timed-out (`failed`) or a cancelled job alike;
+    // what tells whether our run ended is its own end marker, not the job's status: a run that
+    // crashed or was killed on a job timeout leaves a `failed` job with a deployment running.
+    let status = invocation.var("CI_JOB_STATUS");
     let Some(recorded) = Recorded::read(&invocation) else {
         say("the step recorded no deployment request: nothing to cancel");
         return code::SUCCESS;
@@ -263,8 +260,9 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
             return code::BAD_INPUT;
         }
     };
+    let job = status.map_or(String::new(), |status| format!(" (the job ended {status})"));
     say(&format!(
-        "the step did not reach its end; cancelling deployment request(s) {}",
+        "the step did not reach its end{job}; cancelling deployment request(s) {}",
         recorded.requests.join(", ")
     ));
     let mut shutdown = Shutdown::install().unwrap_or_else(|_| Shutdown::never());

@@ -229,8 +229,9 @@ pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> 
 /// characters (which the URL parser would silently drop); plain `http://` to a host that is not
 /// loopback (the token must not cross a network in clear text).
 pub(super) fn parse_base_url(input: &str, value: &str) -> Result<String, InputError> {
+    let shown = hide_userinfo(value);
     let bad = |problem: &str| {
-        InputError::new(input, format!("`{value}` {problem}")).hint(
+        InputError::new(input, format!("`{shown}` {problem}")).hint(
             "use an https:// URL such as https://api.qovery.com (plain http:// only for loopback hosts)",
         )
     };
@@ -263,6 +264,20 @@ pub(super) fn parse_base_url(input: &str, value: &str) -> Result<String, InputEr
         return Err(bad("uses plain http to a host that is not loopback"));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// `value` with the credentials of its authority (`user:password@`) replaced by `***@`, for
+/// messages: a URL refused for carrying a password must not print it. Works on the text, so a
+/// value the URL parser refuses is hidden too.
+fn hide_userinfo(value: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.into();
+    };
+    let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]).into(),
+        None => value.into(),
+    }
 }
 
 /// `url` (from [`parse_base_url`]) when it has no path: the API's paths (`/environment/…`,
@@ -299,6 +314,33 @@ pub fn is_loopback_url(url: &reqwest::Url) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_url_refused_for_its_credentials_never_shows_them() {
+        for (value, shown) in [
+            (
+                "https://u:UserInfoPassw0rd@api.qovery.com",
+                "https://***@api.qovery.com",
+            ),
+            (
+                "https://UserInfoPassw0rd@api.qovery.com/x",
+                "https://***@api.qovery.com/x",
+            ),
+            ("https://a@b:Passw0rd@h", "https://***@h"),
+            ("http://u:Passw0rd@[::1]:80?x", "http://***@[::1]:80?x"),
+        ] {
+            let err = super::parse_base_url("api-url", value)
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("Passw0rd"), "{err}");
+            assert!(err.contains(shown), "{err}");
+        }
+        // Unparseable too.
+        let err = super::parse_base_url("api-url", "https://u:Passw0rd@:x")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("Passw0rd"), "{err}");
+    }
+
     use super::*;
 
     #[test]

@@ -974,36 +974,44 @@ async fn part_5_after_a_run_that_ended_the_post_step_does_nothing() {
 }
 
 #[tokio::test]
-async fn part_5_the_gitlab_after_script_cancels_only_for_a_cancelled_job() {
-    let server = mock(Scenario::Stuck, 200, &[]).await;
-    let dir = temp_dir("reliability-after-script");
-    let (mut cmd, _) = deploy(&server, "after-script");
-    cmd.env("GITLAB_CI", "true")
-        .env("CI_JOB_ID", "4242")
-        .current_dir(&dir);
-    killed_while_waiting(cmd, &server).await;
-    let state = std::fs::read_to_string(dir.join("qovery-deploy.state")).unwrap();
-    assert!(state.contains("qovery_deploy_job=4242"), "{state}");
+async fn part_5_the_gitlab_after_script_cancels_what_a_run_that_never_ended_recorded() {
+    // A job that was cancelled, or that failed because the run was killed (a job timeout) or
+    // crashed: the run wrote no end marker, so its request is cancelled whatever the status.
+    for status in ["canceled", "failed"] {
+        let server = mock(Scenario::Stuck, 200, &[]).await;
+        let dir = temp_dir(&format!("reliability-after-script-{status}"));
+        let (mut cmd, _) = deploy(&server, "after-script");
+        cmd.env("GITLAB_CI", "true")
+            .env("CI_JOB_ID", "4242")
+            .current_dir(&dir);
+        killed_while_waiting(cmd, &server).await;
+        let state = std::fs::read_to_string(dir.join("qovery-deploy.state")).unwrap();
+        assert!(state.contains("qovery_deploy_job=4242"), "{state}");
 
-    // A job that failed (not cancelled), or another job's file: nothing.
-    for (status, job) in [("failed", "4242"), ("canceled", "9999")] {
+        // Another job's file: nothing.
         let output = cleanup_command(&server, &dir)
             .env("GITLAB_CI", "true")
             .env("CI_JOB_STATUS", status)
-            .env("CI_JOB_ID", job)
+            .env("CI_JOB_ID", "9999")
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         assert_nothing_cancelled(&server);
+
+        let output = cleanup_command(&server, &dir)
+            .env("GITLAB_CI", "true")
+            .env("CI_JOB_STATUS", status)
+            .env("CI_JOB_ID", "4242")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.contains(&format!("did not reach its end (the job ended {status})")),
+            "{stdout}"
+        );
+        assert_one_environment_cancel(&server);
     }
-    let output = cleanup_command(&server, &dir)
-        .env("GITLAB_CI", "true")
-        .env("CI_JOB_STATUS", "canceled")
-        .env("CI_JOB_ID", "4242")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    assert_one_environment_cancel(&server);
 }
 
 // --- Part 7: the README says, per exit code, whether the deployment may still run -----------
