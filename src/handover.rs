@@ -25,7 +25,7 @@ use crate::api::Client;
 use crate::cancel::{Cancelled, cancel_own};
 use crate::ci::Ci;
 use crate::error::code;
-use crate::inputs::{self, Config, Invocation, Request};
+use crate::inputs::{self, Connection, Invocation, Request};
 use crate::signal::{AFTER_SIGNAL, Shutdown};
 use crate::wait::Tracker;
 
@@ -165,7 +165,7 @@ impl Recorded {
         let mut recorded = Recorded::default();
         for (key, value) in pairs {
             match key.as_str() {
-                ENVIRONMENT => recorded.environment = Some(value),
+                ENVIRONMENT => recorded.environment = is_id(&value).then_some(value),
                 REQUESTS => {
                     recorded.requests = value
                         .split(',')
@@ -231,23 +231,38 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
         say("the step recorded no deployment request id: nothing can be identified to cancel");
         return code::SUCCESS;
     }
-    let config = match inputs::read(&invocation).and_then(|request| match request {
-        Request::Run(raw) => Config::parse(&raw, &invocation),
+    // Only what reaching the API takes: the run's other inputs may have been flags, which the
+    // cleanup is not given again; the environment is the recorded one.
+    let connection = match inputs::read(&invocation).and_then(|request| match request {
+        Request::Run(raw) => Connection::parse(&raw, &invocation).map(|c| (c, raw)),
         _ => Err(inputs::InputError::new(
             "command",
             "the cleanup takes no --help or --version",
         )),
     }) {
-        Ok(config) => config,
+        Ok((connection, raw)) => match recorded.environment.clone() {
+            Some(environment) => (connection, environment),
+            None => match raw
+                .get("environment-id")
+                .map(|id| id.trim().to_ascii_lowercase())
+                .filter(|id| is_id(id))
+            {
+                Some(id) => (connection, id),
+                None => {
+                    ci.error(
+                        "qovery-deploy cleanup: bad input",
+                        "input environment-id: not set (or not a UUID), and the step recorded no environment",
+                    );
+                    return code::BAD_INPUT;
+                }
+            },
+        },
         Err(error) => {
             ci.error("qovery-deploy cleanup: bad input", &error.to_string());
             return code::BAD_INPUT;
         }
     };
-    let environment = recorded
-        .environment
-        .clone()
-        .unwrap_or_else(|| config.environment_id.to_string());
+    let (config, environment) = connection;
     let client = match Client::new(
         &config.api_url,
         &config.token,

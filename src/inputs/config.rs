@@ -203,6 +203,15 @@ fn check_token(token: &str) -> Result<(), InputError> {
         )
         .hint(hint));
     }
+    if token.starts_with('$') || token.starts_with("%") && token.ends_with('%') {
+        // `$QOVERY_API_TOKEN`, `${QOVERY_API_TOKEN}`, `%TOKEN%`: a reference nobody expanded (the
+        // GitLab component's default is `$QOVERY_API_TOKEN`). It names a variable, not a secret.
+        return Err(InputError::new(
+            "api-token",
+            "the token is a variable reference that was not expanded (it starts with `$`)",
+        )
+        .hint("define the variable it names in the CI/CD settings (masked), or pass the token itself; a variable that is not defined is left as written"));
+    }
     let length = token.chars().count();
     if length < REDACT_MIN_CHARS {
         return Err(InputError::new(
@@ -216,6 +225,42 @@ fn check_token(token: &str) -> Result<(), InputError> {
     Ok(())
 }
 
+/// What talking to the API takes, and nothing else: the token, `api-url`, the extra TLS roots and
+/// `force-cancel`. The cleanup ([`crate::handover`]) reads only this, so a run whose other inputs
+/// were given as flags (which an `after_script` or a post step does not repeat) is still cleaned up.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub token: Secret,
+    /// `api-url` without a trailing slash (default `https://api.qovery.com`).
+    pub api_url: String,
+    pub extra_roots: ExtraRoots,
+    pub force_cancel: bool,
+}
+
+impl Connection {
+    /// Errors: the input error of the first bad one of `api-token` (or `QOVERY_API_TOKEN`),
+    /// `api-url`, `force-cancel`, `SSL_CERT_FILE`/`SSL_CERT_DIR`.
+    pub fn parse(raw: &RawInputs, invocation: &Invocation) -> Result<Connection, InputError> {
+        let token = Config::token(raw, invocation).ok_or_else(|| {
+            InputError::new("api-token", "no API token given")
+                .hint("set the `api-token` input (from a secret) or the QOVERY_API_TOKEN variable")
+        })?;
+        check_token(token.expose())?;
+        Ok(Connection {
+            token,
+            api_url: no_path(
+                "api-url",
+                parse_base_url(
+                    "api-url",
+                    raw.get("api-url").unwrap_or("https://api.qovery.com"),
+                )?,
+            )?,
+            extra_roots: ExtraRoots::read(invocation)?,
+            force_cancel: parse_bool("force-cancel", raw.get("force-cancel"), false)?,
+        })
+    }
+}
+
 impl Config {
     /// Where the token comes from: the input, else `QOVERY_API_TOKEN`.
     pub fn token(raw: &RawInputs, invocation: &Invocation) -> Option<Secret> {
@@ -226,11 +271,12 @@ impl Config {
 
     pub fn parse(raw: &RawInputs, invocation: &Invocation) -> Result<Config, InputError> {
         let command = Command::parse(raw.get("command").unwrap_or("deploy"))?;
-        let token = Config::token(raw, invocation).ok_or_else(|| {
-            InputError::new("api-token", "no API token given")
-                .hint("set the `api-token` input (from a secret) or the QOVERY_API_TOKEN variable")
-        })?;
-        check_token(token.expose())?;
+        let Connection {
+            token,
+            api_url,
+            extra_roots,
+            force_cancel,
+        } = Connection::parse(raw, invocation)?;
         let environment_id = match raw.get("environment-id") {
             Some(value) => parse_uuid("environment-id", value)?,
             None => {
@@ -357,20 +403,14 @@ impl Config {
             timeout,
             poll_interval,
             cancel_on_timeout: parse_bool("cancel-on-timeout", raw.get("cancel-on-timeout"), true)?,
-            force_cancel: parse_bool("force-cancel", raw.get("force-cancel"), false)?,
-            api_url: no_path(
-                "api-url",
-                parse_base_url(
-                    "api-url",
-                    raw.get("api-url").unwrap_or("https://api.qovery.com"),
-                )?,
-            )?,
+            force_cancel,
+            api_url,
             console_url: parse_base_url(
                 "console-url",
                 raw.get("console-url")
                     .unwrap_or("https://console.qovery.com"),
             )?,
-            extra_roots: ExtraRoots::read(invocation)?,
+            extra_roots,
         };
         config.check_command(raw)?;
         Ok(config)
@@ -648,6 +688,29 @@ mod tests {
         let err = Config::parse(&delete, &Invocation::default()).unwrap_err();
         assert_eq!(err.input, "preview-name");
         assert!(err.hint.is_some());
+    }
+
+    #[test]
+    fn an_unexpanded_variable_is_not_taken_for_a_token() {
+        for token in [
+            "$QOVERY_API_TOKEN",
+            "${QOVERY_API_TOKEN}",
+            "%QOVERY_API_TOKEN%",
+        ] {
+            let raw = RawInputs::default()
+                .with("environment-id", ENV)
+                .with("applications", "api")
+                .with("api-token", token);
+            let err = Config::parse(&raw, &Invocation::default()).unwrap_err();
+            assert_eq!(err.input, "api-token", "{token}: {err}");
+            assert!(err.problem.contains("not expanded"), "{token}: {err}");
+        }
+        // A `%` inside a token is not a reference.
+        let raw = RawInputs::default()
+            .with("environment-id", ENV)
+            .with("applications", "api")
+            .with("api-token", "%qov_abcdefgh");
+        assert!(Config::parse(&raw, &Invocation::default()).is_ok());
     }
 
     #[test]

@@ -19,7 +19,9 @@ mod version;
 
 use std::collections::BTreeMap;
 
-pub use config::{Command, Config, Entry, JobEvent, Reference, Secret, TerraformAction};
+pub use config::{
+    Command, Config, Connection, Entry, JobEvent, Reference, Secret, TerraformAction,
+};
 pub use error::InputError;
 pub use preview::{NameSource, PreviewName};
 pub use roots::ExtraRoots;
@@ -296,6 +298,34 @@ pub(crate) mod tests {
             panic!()
         };
         assert_eq!((r.get("timeout"), r.get("jobs")), (None, Some("-x")));
+    }
+
+    #[test]
+    fn a_misspelt_boolean_after_a_flag_is_named_as_its_value() {
+        for argv in [
+            &["--applications", "api", "--wait", "ture"][..],
+            &["cancel", "--wait", "maybe"],
+            &["deploy", "--force-cancel", "nope", "--applications", "api"],
+        ] {
+            let err = args(argv).unwrap_err();
+            let value = argv[argv
+                .iter()
+                .position(|a| a.starts_with("--w") || a.starts_with("--f"))
+                .unwrap()
+                + 1];
+            assert!(
+                err.input == "wait" || err.input == "force-cancel",
+                "{argv:?}: {err}"
+            );
+            assert_eq!(
+                err.problem,
+                format!("`{value}` is not a boolean"),
+                "{argv:?}"
+            );
+        }
+        // A command after a boolean flag is still the command; a boolean is its value.
+        assert!(args(&["--wait", "cancel"]).is_ok());
+        assert!(args(&["--wait", "false", "cancel"]).is_ok());
     }
 
     #[test]

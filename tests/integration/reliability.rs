@@ -867,9 +867,9 @@ fn cleanup_command(server: &MockServer, dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(link);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("INPUT_API-TOKEN", crate::support::TOKEN)
-        .env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
-        .env("INPUT_APPLICATIONS", "api")
+        // Only the token and the API: the run's other inputs may have been flags, which an
+        // after_script or a post step does not repeat; the environment is the recorded one.
+        .env("QOVERY_API_TOKEN", crate::support::TOKEN)
         .env("INPUT_API-URL", server.url())
         .current_dir(dir);
     cmd
@@ -981,7 +981,11 @@ async fn part_5_the_gitlab_after_script_cancels_what_a_run_that_never_ended_reco
         let server = mock(Scenario::Stuck, 200, &[]).await;
         let dir = temp_dir(&format!("reliability-after-script-{status}"));
         let (mut cmd, _) = deploy(&server, "after-script");
-        cmd.env("GITLAB_CI", "true")
+        // The services as a flag, as `script: exec qovery-deploy --applications api` gives them:
+        // the after_script is not given it again.
+        cmd.env_remove("INPUT_APPLICATIONS")
+            .args(["--applications", "api"])
+            .env("GITLAB_CI", "true")
             .env("CI_JOB_ID", "4242")
             .current_dir(&dir);
         killed_while_waiting(cmd, &server).await;
