@@ -328,7 +328,7 @@ fn fixture_table(url: &str) -> String {
         table.push_str(&format!("    {name:<15}{service_type:<13}{id}\n"));
     }
     table.push_str(&format!(
-        "\n  api-url: {url}\n  api-token: any non-empty token (Authorization: Token ... or Bearer ...)\n"
+        "\n  api-url: {url}\n  api-token: any token of 8 or more characters (Authorization: Token ... or Bearer ...)\n"
     ));
     table
 }

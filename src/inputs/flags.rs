@@ -35,14 +35,23 @@ pub(super) fn read(args: &[String], raw: &mut RawInputs) -> Result<Option<Reques
             Arg::Long(name) => {
                 let def = find(name)?;
                 let joined = parser.optional_value();
+                let mut alone = false;
                 let value = match joined {
                     Some(value) => text(value)?,
-                    None if def.switch => switch_value(&mut parser)?,
+                    None if def.switch => match switch_value(&mut parser)? {
+                        Some(value) => value,
+                        None => {
+                            alone = true;
+                            "true".to_string()
+                        }
+                    },
                     None => value(&mut parser, def)?,
                 };
                 reader.set(raw, def, format!("`--{}`", def.name), value)?;
-                // A stray word right after `--jobs a` may be a second value of `--jobs`.
+                // A stray word right after `--jobs a` may be a second value of `--jobs`, and one
+                // right after `--wait` a misspelt boolean (`--wait ture`).
                 reader.last_flag = (!def.switch).then_some(def.name);
+                reader.last_switch = alone.then_some(def.name);
             }
             Arg::Short(letter) => {
                 return Err(InputError::new(format!("-{letter}"), "unknown flag").hint(
@@ -62,6 +71,7 @@ pub(super) fn read(args: &[String], raw: &mut RawInputs) -> Result<Option<Reques
                 }
                 reader.positional(raw, word)?;
                 reader.last_flag = None;
+                reader.last_switch = None;
             }
         }
     }
@@ -82,6 +92,9 @@ struct Reader {
     positional: Option<String>,
     /// The value flag just read, for the hint about a stray word after it.
     last_flag: Option<&'static str>,
+    /// The boolean flag just read without a value: a word after it that is no command is taken
+    /// for a misspelt value of it.
+    last_switch: Option<&'static str>,
 }
 
 impl Reader {
@@ -111,6 +124,12 @@ impl Reader {
 
     /// The positional argument: the command. A second one, or one that is no command, is an error.
     fn positional(&mut self, raw: &mut RawInputs, word: String) -> Result<(), InputError> {
+        if let Some(switch) = self.last_switch {
+            if command_def(&word).is_none() {
+                // `--wait ture`: the same message as `--wait=ture` gives.
+                parse_bool(switch, Some(&word), false)?;
+            }
+        }
         let joined = |flag: &str| {
             let before = self
                 .given
@@ -225,15 +244,16 @@ fn find(name: &str) -> Result<&'static InputDef, InputError> {
     Err(InputError::new(format!("--{name}"), "unknown flag").hint(hint))
 }
 
-/// A boolean flag's value without `=VALUE`: the next word if it is a boolean, else `true`.
-fn switch_value(parser: &mut lexopt::Parser) -> Result<String, InputError> {
+/// A boolean flag's value without `=VALUE`: the next word if it is a boolean, else `None` (the
+/// flag alone, `true`).
+fn switch_value(parser: &mut lexopt::Parser) -> Result<Option<String>, InputError> {
     let next = parser.try_raw_args().and_then(|mut rest| {
         rest.next_if(|word| {
             word.to_str()
                 .is_some_and(|w| parse_bool("", Some(w), false).is_ok())
         })
     });
-    next.map_or(Ok("true".to_string()), text)
+    next.map(text).transpose()
 }
 
 /// A flag's value without `=VALUE`: the next word, unless it is another flag.
