@@ -30,6 +30,7 @@ mod fault;
 mod fixtures;
 mod inject;
 mod links;
+mod logs;
 mod record;
 mod routes;
 mod scenario;

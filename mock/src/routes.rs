@@ -19,6 +19,7 @@ use crate::environments;
 use crate::error::{ApiError, ApiResult};
 use crate::fixtures::{self, SERVICES, ServiceType, ids};
 use crate::links;
+use crate::logs;
 use crate::record::{self, RecordedRequest};
 use crate::scenario::Scenario;
 use crate::server::Shared;
@@ -32,11 +33,16 @@ type Accepted<T> = ApiResult<(StatusCode, Json<T>)>;
 /// Requests that name a clone of the fixture environment are answered for that clone
 /// (`environments::dispatch`).
 pub(crate) fn router(shared: Arc<Shared>) -> axum::Router {
+    // The services behind the links: outside the clone dispatch (their path names an environment,
+    // but they are not the API), and, as test hooks, outside the gate's recording and auth.
+    let app = get(links::app).with_state(Arc::clone(&shared));
     api(Arc::clone(&shared))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&shared),
             environments::dispatch,
         ))
+        .route("/_mock/app/{environment}/{service}", app.clone())
+        .route("/_mock/app/{environment}/{service}/{*rest}", app)
         .layer(middleware::from_fn_with_state(shared, record::gate))
 }
 
@@ -61,6 +67,7 @@ pub(crate) fn api(shared: Arc<Shared>) -> axum::Router {
             post(cancel_environment),
         )
         .route("/environment/{id}/deploymentStage", get(environment_stages))
+        .route("/environment/{id}/logs", get(environment_logs))
         .route(
             "/deploymentQueue/{id}/cancelDeployment",
             post(cancel_queued),
@@ -367,6 +374,26 @@ async fn attach_to_stage(
             results: world.stages().all(),
         }))
     })
+}
+
+async fn environment_logs(
+    State(shared): AppState,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Vec<Value>>> {
+    check_environment(&id)?;
+    let version = query_param(query.as_deref(), "version");
+    let entries = shared.with_world(|world, now| {
+        let execution = match version.as_deref() {
+            None | Some("") => Some(world.current_execution()),
+            Some(version) => logs::execution_number(version),
+        };
+        execution
+            .and_then(|n| world.run_log(n))
+            .map(|log| logs::entries(world, &log, now))
+            .unwrap_or_default()
+    });
+    Ok(Json(entries))
 }
 
 async fn recorded_requests(State(shared): AppState) -> Json<Vec<RecordedRequest>> {

@@ -35,11 +35,13 @@ pub enum Scenario {
     /// The first clone of each environment name answers 409 although it created the
     /// environment, as when a concurrent run's clone of the same name got there first.
     CloneRace,
+    /// Deployments succeed, but the services' links answer 503 (a health check never passes).
+    Unhealthy,
 }
 
 impl Scenario {
     /// Every scenario, in documentation order.
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::Happy,
         Scenario::Stale,
         Scenario::EarlyId,
@@ -52,6 +54,7 @@ impl Scenario {
         Scenario::Busy,
         Scenario::Unauthorized,
         Scenario::CloneRace,
+        Scenario::Unhealthy,
     ];
 
     /// The kebab-case name used on the command line.
@@ -69,6 +72,7 @@ impl Scenario {
             Scenario::Busy => "busy",
             Scenario::Unauthorized => "unauthorized",
             Scenario::CloneRace => "clone-race",
+            Scenario::Unhealthy => "unhealthy",
         }
     }
 
@@ -93,6 +97,7 @@ impl Scenario {
             Scenario::CloneRace => {
                 "the first clone of a name answers 409 (a concurrent run made it)"
             }
+            Scenario::Unhealthy => "deployments succeed; the services' links answer 503",
         }
     }
 

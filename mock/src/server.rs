@@ -89,6 +89,8 @@ pub(crate) struct Shared {
     faults: Mutex<Vec<Slot>>,
     /// Clones of the fixture environment (see `environments.rs`).
     environments: Mutex<Environments>,
+    /// Requests to the services themselves (`/_mock/app/…`), apart from the API's.
+    app_log: Mutex<Vec<RecordedRequest>>,
 }
 
 impl Shared {
@@ -100,6 +102,7 @@ impl Shared {
             log: Mutex::new(Log::new()),
             faults: Mutex::new(faults.into_iter().map(Slot::new).collect()),
             environments: Mutex::new(Environments::default()),
+            app_log: Mutex::new(Vec::new()),
         }
     }
 
@@ -114,6 +117,7 @@ impl Shared {
             log: Mutex::new(Log::new()),
             faults: Mutex::new(Vec::new()),
             environments: Mutex::new(Environments::default()),
+            app_log: Mutex::new(Vec::new()),
         }
     }
 
@@ -166,6 +170,15 @@ impl Shared {
         lock(&self.log).requests.clone()
     }
 
+    pub(crate) fn record_app(&self, mut request: RecordedRequest) {
+        request.elapsed = lock(&self.log).epoch.elapsed();
+        lock(&self.app_log).push(request);
+    }
+
+    pub(crate) fn app_requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.app_log).clone()
+    }
+
     /// The fault to apply to this request, if any; counts it against every fault.
     pub(crate) fn select_fault(&self, method: &str, path: &str) -> Option<Fault> {
         fault::select(&mut lock(&self.faults), method, path)
@@ -202,6 +215,7 @@ impl Shared {
         }
         lock(&self.faults).iter_mut().for_each(Slot::restart);
         *lock(&self.environments) = Environments::default();
+        lock(&self.app_log).clear();
     }
 }
 
@@ -385,6 +399,12 @@ impl MockServer {
     pub fn environments(&self) -> Vec<MockEnvironment> {
         self.shared
             .with_environments(|environments| environments.describe())
+    }
+
+    /// Every request the services themselves received (`GET <link>…`, e.g. a health check), in
+    /// order. Kept apart from [`MockServer::requests`].
+    pub fn app_requests(&self) -> Vec<RecordedRequest> {
+        self.shared.app_requests()
     }
 
     /// Restores the initial state, clears the request log and restarts the faults' counters

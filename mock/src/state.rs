@@ -264,6 +264,33 @@ fn execution_id(execution: u32) -> String {
     format!("{}-{execution}", ids::ENVIRONMENT)
 }
 
+/// How a started request ended, for its deployment log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunEnd {
+    Success,
+    Failure,
+    Canceled,
+}
+
+/// One execution as its deployment log tells it (see [`crate::logs`]).
+#[derive(Clone, Debug)]
+pub(crate) struct RunLog {
+    pub execution: u32,
+    pub kind: RequestKind,
+    /// The services of the request, in canonical order.
+    pub targets: Vec<Target>,
+    /// The service that fails, when the request ends in failure.
+    pub failing: Option<usize>,
+    pub started_at: Instant,
+    /// When the deploy phase starts (`None`: a job request, which only executes).
+    pub deploy_at: Option<Instant>,
+    /// When a cancel was asked.
+    pub cancel_at: Option<Instant>,
+    pub finished: Option<(Instant, RunEnd)>,
+    /// The state machine's step.
+    pub step: Duration,
+}
+
 /// Why a queued request could not be cancelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CancelQueuedError {
@@ -576,6 +603,65 @@ impl World {
             .iter()
             .find(|request| request.id == id)
             .map(|request| environment_state(request.progress(now)))
+    }
+
+    /// What the deployment log of execution number `execution` shows; `None` for an execution
+    /// the mock did not run (the previous one included).
+    pub(crate) fn run_log(&self, execution: u32) -> Option<RunLog> {
+        let request = self
+            .requests
+            .iter()
+            .find(|request| request.run().is_some_and(|run| run.execution == execution))?;
+        let run = request.run()?;
+        let deploy_at = match request.kind {
+            RequestKind::Services => request
+                .plan
+                .phases
+                .first()
+                .map(|(_, length)| run.started_at + *length),
+            RequestKind::Job(_) => None,
+        };
+        let finished = run.finished.map(|(at, outcome)| {
+            let end = match outcome {
+                Outcome::Success => RunEnd::Success,
+                Outcome::Failure => RunEnd::Failure,
+                Outcome::Canceled => RunEnd::Canceled,
+            };
+            (at, end)
+        });
+        Some(RunLog {
+            execution,
+            kind: request.kind,
+            targets: request.targets.clone(),
+            failing: request
+                .targets
+                .iter()
+                .map(|t| t.service)
+                .find(|&s| request.fails(s)),
+            started_at: run.started_at,
+            deploy_at,
+            cancel_at: run.cancel_at,
+            finished,
+            step: self.step,
+        })
+    }
+
+    /// The execution number the environment shows now (that of the previous deployment before
+    /// any ran).
+    pub(crate) fn current_execution(&self) -> u32 {
+        self.current
+            .and_then(|index| self.requests[index].run())
+            .map_or(fixtures::PREVIOUS_EXECUTION_NUMBER, |run| run.execution)
+    }
+
+    /// The wall-clock date of an instant.
+    pub(crate) fn date(&self, at: Instant) -> String {
+        self.clock.date(at)
+    }
+
+    /// The version `service` runs now.
+    pub(crate) fn version(&self, service: usize) -> &str {
+        &self.versions[service]
     }
 
     /// `EnvironmentStatus`: the most recently started request (or the previous deployment). In

@@ -246,9 +246,14 @@ async fn a_clone_starts_never_deployed_and_deploys_on_its_own() {
         .iter()
         .find(|l| l["is_default"] == true && l["service_id"] == service_id("api").as_str())
         .unwrap();
+    let url = format!("{}/_mock/app/{id}/api", api.server.url());
+    assert_eq!(default["url"], url.as_str());
+    // And the clone's service answers on it, recorded apart from the API.
+    let answer = reqwest::get(format!("{url}/healthz")).await.unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::OK);
     assert_eq!(
-        default["url"],
-        format!("https://api-{id}.qovery-mock.example")
+        api.server.app_requests()[0].path,
+        format!("/_mock/app/{id}/api/healthz")
     );
     // Its deployment stages have their own ids too.
     let stages = api.ok(&format!("/environment/{id}/deploymentStage")).await;

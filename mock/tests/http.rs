@@ -308,6 +308,169 @@ async fn fail_scenario_fails_the_first_service() {
     );
 }
 
+/// The deployment log of an execution, as the mock serves it now.
+async fn logs(api: &Api, version: &str) -> Vec<Value> {
+    let body = api
+        .ok(&format!(
+            "/environment/{}/logs?version={version}",
+            ids::ENVIRONMENT
+        ))
+        .await;
+    body.as_array().expect("an array").clone()
+}
+
+#[tokio::test]
+async fn the_deployment_log_grows_with_the_execution_and_explains_a_failure() {
+    let api = Api::start(Scenario::Fail, 300).await;
+    let request_id = api
+        .deploy_ok(json!({
+            "applications": [{"application_id": ids::API, "git_commit_id": "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a"}],
+            "containers": [{"id": ids::WORKER, "image_tag": "1.5.0"}],
+        }))
+        .await;
+    let execution = format!("{}-42", ids::ENVIRONMENT);
+    assert!(
+        logs(&api, &execution).await.is_empty(),
+        "queued: nothing yet"
+    );
+    api.wait_request(&request_id, "BUILDING").await;
+    let early = logs(&api, &execution).await;
+    assert!(!early.is_empty());
+    assert!(
+        early.iter().all(|e| e["type"] == "info"),
+        "no error before the end"
+    );
+    api.wait_request(&request_id, "DEPLOYMENT_ERROR").await;
+    let entries = logs(&api, &execution).await;
+    assert!(entries.len() > early.len());
+    let timestamps: Vec<&str> = entries
+        .iter()
+        .map(|e| e["timestamp"].as_str().unwrap())
+        .collect();
+    let mut sorted = timestamps.clone();
+    sorted.sort_unstable();
+    assert_eq!(timestamps, sorted, "in time order");
+    for entry in &entries {
+        assert_eq!(entry["details"]["execution_id"], execution.as_str());
+        assert_eq!(entry["details"]["organization_id"], ids::ORGANIZATION);
+    }
+    let errors: Vec<&Value> = entries.iter().filter(|e| e["type"] == "error").collect();
+    let api_error = errors
+        .iter()
+        .find(|e| e["details"]["transmitter"]["id"] == ids::API)
+        .expect("api's error");
+    assert_eq!(api_error["details"]["transmitter"]["type"], "Application");
+    assert_eq!(api_error["details"]["stage"]["name"], "backend");
+    let message = api_error["error"]["user_log_message"].as_str().unwrap();
+    assert!(
+        message.contains("Cannot build the container image of api"),
+        "{message}"
+    );
+    assert!(
+        api_error["error"]["hint_message"]
+            .as_str()
+            .unwrap()
+            .contains("3f8a1c2e9b7d")
+    );
+    assert!(
+        api_error["error"]["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://")
+    );
+    // The line that says why, before the error.
+    assert!(entries.iter().any(|e| {
+        e["message"]["safe_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("npm ERR! ERESOLVE"))
+    }));
+    // worker deployed: no error of its own; the environment's error names api.
+    assert!(
+        !errors
+            .iter()
+            .any(|e| e["details"]["transmitter"]["id"] == ids::WORKER)
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["details"]["transmitter"]["type"] == "Environment")
+    );
+    // No version: the current execution; an unknown one: nothing.
+    assert_eq!(
+        api.ok(&format!("/environment/{}/logs", ids::ENVIRONMENT))
+            .await,
+        Value::Array(entries)
+    );
+    assert!(logs(&api, "nope").await.is_empty());
+    assert!(
+        logs(&api, &format!("{}-41", ids::ENVIRONMENT))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn links_point_at_services_played_by_the_mock() {
+    let api = Api::start(Scenario::Happy, 50).await;
+    let body = api
+        .ok(&format!("/environment/{}/link", ids::ENVIRONMENT))
+        .await;
+    let links = body["results"].as_array().unwrap();
+    assert_eq!(links.len(), 4);
+    let default_api = links
+        .iter()
+        .find(|l| l["service_id"] == ids::API && l["is_default"] == true)
+        .unwrap();
+    let url = default_api["url"].as_str().unwrap();
+    let app = format!("/_mock/app/{}", ids::ENVIRONMENT);
+    assert_eq!(url, api.url(&format!("{app}/api")));
+    let port_link = links
+        .iter()
+        .find(|l| l["service_id"] == ids::API && l["is_default"] == false)
+        .unwrap();
+    assert_eq!(port_link["url"], api.url(&format!("{app}/api/p8080")));
+    // The service answers without any token, and is recorded apart from the API.
+    let answer = api.http.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let seen = api.server.app_requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, format!("{app}/api/healthz"));
+    assert_eq!(seen[0].authorization, None);
+    assert!(
+        !api.server
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/_mock/app"))
+    );
+    let elsewhere = api
+        .http
+        .get(api.url("/_mock/app/00000000-0000-4000-8000-000000000000/api"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        StatusCode::NOT_FOUND,
+        "an unknown environment"
+    );
+    let unknown = api
+        .http
+        .get(api.url(&format!("{app}/postgres")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    let sick = Api::start(Scenario::Unhealthy, 50).await;
+    let answer = sick
+        .http
+        .get(sick.url(&format!("{app}/web/healthz")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
 #[tokio::test]
 async fn cancel_a_running_deployment() {
     let api = Api::start(Scenario::Stuck, 50).await;

@@ -151,14 +151,14 @@ async fn create_then_deploy() {
     assert_eq!(outputs["execution-id"], format!("{}-1", preview.id));
     assert_eq!(
         outputs["url"],
-        format!("https://api-{}.qovery-mock.example", preview.id)
+        format!("{}/_mock/app/{}/api", server.url(), preview.id)
     );
     let urls: Value = serde_json::from_str(&outputs["urls"]).unwrap();
     assert_eq!(
         urls,
         json!({
-            "api": format!("https://api-{}.qovery-mock.example", preview.id),
-            "web": format!("https://web-{}.qovery-mock.example", preview.id),
+            "api": format!("{}/_mock/app/{}/api", server.url(), preview.id),
+            "web": format!("{}/_mock/app/{}/web", server.url(), preview.id),
         })
     );
     assert!(
@@ -475,7 +475,7 @@ async fn the_default_name_comes_from_gitlab_merge_request_variables() {
     assert_eq!(dotenv["QOVERY_CREATED"], "true");
     assert_eq!(
         dotenv["QOVERY_URL"],
-        format!("https://api-{}.qovery-mock.example", preview.id)
+        format!("{}/_mock/app/{}/api", server.url(), preview.id)
     );
     assert_eq!(dotenv["QOVERY_RESULT"], "success");
     assert_mock_conforms(&server);
@@ -832,7 +832,7 @@ async fn the_github_example_runs_its_pull_request_lifecycle() {
     assert_eq!(outputs["created"], "true");
     assert_eq!(
         outputs["url"],
-        format!("https://api-{}.qovery-mock.example", preview.id)
+        format!("{}/_mock/app/{}/api", server.url(), preview.id)
     );
     // The pull request's own commit, not the merge commit GITHUB_SHA names.
     let deploy = &requests(
@@ -851,7 +851,9 @@ async fn the_github_example_runs_its_pull_request_lifecycle() {
     let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
     assert!(
         summary.contains(&format!(
-            "**Preview environment:** `pr-21` (created by this run) · `api` <https://api-{}.qovery-mock.example>",
+            // An http link (the mock's) is no autolink: it shows as code.
+            "**Preview environment:** `pr-21` (created by this run) · `api` `{}/_mock/app/{}/api`",
+            server.url(),
             preview.id
         )),
         "{summary}"
