@@ -17,9 +17,13 @@ use anyhow::Context;
 use crate::inputs::Invocation;
 use crate::neutral::{
     self, Redactor, command_data, command_property, defuse_line, dotenv_value, escape_data,
-    log_fragment, log_text, md_block, md_code, md_link, output_value,
+    escape_property, log_fragment, log_text, md_block, md_code, md_link, output_value,
 };
-use crate::report::{PreviewReport, Report, RunResult};
+use crate::report::{PreviewReport, Report, RunResult, ServiceFailure};
+
+/// The most `::error title=<service> failed::` annotations one run writes (GitHub shows at most
+/// 10 error annotations per step).
+const MAX_SERVICE_ANNOTATIONS: usize = 5;
 
 /// GitLab accepts a dotenv report only when it is strictly smaller than this many bytes
 /// (`artifact.file.size < 5.kilobytes` in its `ParseDotenvArtifactService`): at most 5119.
@@ -112,6 +116,10 @@ impl Ci {
         &self.redactor
     }
 
+    fn redact(&self, text: &str) -> String {
+        self.redactor.redact(text).into_owned()
+    }
+
     /// Lets the summary link to URLs under `base` (the `console-url` input), and only there.
     pub fn trust_links_under(&mut self, base: &str) {
         self.link_base = Some(base.trim_end_matches('/').to_string());
@@ -170,16 +178,65 @@ impl Ci {
         }
     }
 
+    /// One service's failure, under the run's error: an annotation titled `title` on GitHub (the
+    /// runner shows it in the log too), indented lines on stderr elsewhere (`  <title>: <text>`,
+    /// its other lines indented once more). Its text comes from the API: on GitHub it is only ever
+    /// the data of that one workflow command, escaped, never a line of its own that the runner
+    /// could read as a command.
+    pub fn titled_error(&self, title: &str, text: &str) {
+        let (title, text) = (self.redact(title), self.redact(text));
+        if self.github {
+            println!(
+                "::error title={}::{}",
+                escape_property(&title),
+                escape_data(&text)
+            );
+        } else {
+            let mut lines = text.lines();
+            eprintln!("  {title}: {}", lines.next().unwrap_or_default());
+            for line in lines {
+                eprintln!("  {line}");
+            }
+        }
+    }
+
+    /// A log line that carries outside text (a service name, a URL): printable, redacted, and on
+    /// GitHub never a workflow command: a line the runner could read as one (starting with `::`,
+    /// or holding the legacy `##[` marker anywhere) is printed inside `::stop-commands::`.
+    pub fn outside_line(&self, text: &str) {
+        println!("{}", self.outside_text(text));
+    }
+
+    /// What [`Ci::outside_line`] prints (one or three lines).
+    fn outside_text(&self, text: &str) -> String {
+        let text = self.redact(&printable(text));
+        if self.github && (text.trim_start().starts_with("::") || text.contains("##[")) {
+            let token = stop_token(std::slice::from_ref(&text));
+            format!("::stop-commands::{token}\n{text}\n::{token}::")
+        } else {
+            text
+        }
+    }
+
     /// Opens a collapsible section (GitHub group, GitLab section, a header elsewhere).
     pub fn begin_section(&mut self, title: &str) {
+        self.open(title, false);
+    }
+
+    /// Opens a section; on GitLab, `collapsed` folds it (GitHub groups are always folded).
+    fn open(&mut self, title: &str, collapsed: bool) {
         self.end_section();
         if self.github {
             println!("::group::{}", command_data(&self.redactor, title));
         } else if self.gitlab {
             self.sections += 1;
             let name = format!("qovery_deploy_{}", self.sections);
+            let options = if collapsed { "[collapsed=true]" } else { "" };
             let title = defuse_line(&log_fragment(&self.redactor, title)).into_owned();
-            println!("\x1b[0Ksection_start:{}:{name}\r\x1b[0K{title}", unix_now());
+            println!(
+                "\x1b[0Ksection_start:{}:{name}{options}\r\x1b[0K{title}",
+                unix_now()
+            );
             self.open_section = Some(name);
             return;
         } else {
@@ -187,6 +244,29 @@ impl Ci {
             println!("{}", self.paint(&format!("== {title}"), "1"));
         }
         self.open_section = Some(String::new());
+    }
+
+    /// Prints outside text (log lines from the API) in a folded section titled `title`, each line
+    /// behind a `│` gutter, made [`printable`] and redacted. On GitHub the lines sit between
+    /// `::stop-commands::` and its resume token, so no workflow command in them (`::add-mask::`,
+    /// `##[error]`, anywhere on a line) is ever run; the token is one the lines do not contain.
+    pub fn untrusted_block(&mut self, title: &str, lines: &[String]) {
+        self.open(title, true);
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|line| format!("  │ {}", self.redact(&printable(line))))
+            .collect();
+        let token = self.github.then(|| stop_token(&lines));
+        if let Some(token) = &token {
+            println!("::stop-commands::{token}");
+        }
+        for line in &lines {
+            println!("{line}");
+        }
+        if let Some(token) = &token {
+            println!("::{token}::");
+        }
+        self.end_section();
     }
 
     pub fn end_section(&mut self) {
@@ -257,9 +337,10 @@ impl Ci {
 
     /// The block every run ends with, whatever the end, always in this order: the table of the
     /// services (when the run got as far as listing them), `result: …` (the `result` output, the
-    /// final state, the duration), `console: …` (when there is a link), and last the `error` (with
-    /// its hint and, on GitHub, its annotation) when the run did not succeed: the last lines of a
-    /// log say what happened and what to do.
+    /// final state, the duration), `console: …` (when there is a link), `url:` and `links:` (where
+    /// the services answer), and last the `error` (with its hint and, on GitHub, its annotation)
+    /// when the run did not succeed, then each failing service's first error, hint and logs link
+    /// ([`Report::failures`]): the last lines of a log say what happened and what to do.
     pub fn print_final_block(&self, report: &Report, error: Option<(&str, &str)>) {
         if !report.services.is_empty() {
             let rows: Vec<[String; 5]> = report
@@ -343,8 +424,8 @@ impl Ci {
             report.duration.as_secs()
         ));
         if let Some(preview) = &report.preview {
-            for line in preview_lines(preview) {
-                self.line(&line);
+            for line in preview_lines(preview, &report.urls) {
+                self.outside_line(&line);
             }
         }
         if let Some(url) = &report.console_url {
@@ -353,12 +434,88 @@ impl Ci {
         if let Some((title, text)) = error {
             self.error(title, text);
         }
+        // Each failing service's first error, hint and logs link, under the run's error: an
+        // annotation of its own on GitHub (at most 10 per step show), indented lines elsewhere.
+        for failure in report.failures.iter().take(MAX_SERVICE_ANNOTATIONS) {
+            self.titled_error(
+                &format!("{} {}", failure.service, failure.verdict),
+                &failure_annotation(failure),
+            );
+        }
+    }
+}
+
+/// A `::stop-commands::` token that none of `lines` contains, in any case (the runner compares
+/// command names case-insensitively). It need not be secret: only its absence from the text
+/// matters, as for the `$GITHUB_OUTPUT` delimiters.
+fn stop_token(lines: &[String]) -> String {
+    let lowered: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
+    (0u32..)
+        .map(|n| format!("qovery-deploy-{}-{n}", std::process::id()))
+        .find(|token| !lowered.iter().any(|l| l.contains(token.as_str())))
+        .expect("some token is absent from finite lines")
+}
+
+/// Outside text (an API answer, a log line) made printable on one line: ANSI escape sequences,
+/// control characters (C0, DEL, C1) and bidirectional overrides removed, tabs as spaces, line
+/// breaks as spaces. Every printer of outside text goes through it, so a log line can neither
+/// recolour the terminal, nor open a GitLab section, nor disguise what it says.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => skip_escape(&mut chars),
+            '\t' | '\n' | '\r' => {
+                if !out.ends_with(' ') {
+                    out.push(' ');
+                }
+            }
+            c if c.is_control() => {}
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Skips the rest of an escape sequence after ESC: CSI (`ESC [ … final`), OSC and other strings
+/// (`ESC ] … BEL` or `ESC \\`), or a single character.
+fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.next() {
+        Some('[') => {
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
+                }
+            }
+        }
+        Some(']' | 'P' | 'X' | '^' | '_') => {
+            while let Some(c) = chars.next() {
+                if c == '\u{7}' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `text` cut to `max` characters, saying how many were cut.
+pub fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!(
+            "{}… ({} characters cut)",
+            &text[..end],
+            text.chars().count() - max
+        ),
     }
 }
 
 /// The preview environment in the closing lines: its name, id, whether this run made it, and
 /// where its services answer.
-fn preview_lines(preview: &PreviewReport) -> Vec<String> {
+fn preview_lines(preview: &PreviewReport, urls: &[(String, String)]) -> Vec<String> {
     // Outside text (the API's names and addresses) kept to one line each.
     let inline = |text: &str| neutral::inline(text).into_owned();
     let id = preview
@@ -376,9 +533,7 @@ fn preview_lines(preview: &PreviewReport) -> Vec<String> {
         inline(&preview.environment_name)
     )];
     lines.extend(
-        preview
-            .urls
-            .iter()
+        urls.iter()
             .map(|(name, url)| format!("  {}: {}", inline(name), inline(url))),
     );
     lines
@@ -617,6 +772,7 @@ pub fn summary_markdown(
     if let Some(reason) = &report.reason {
         let _ = writeln!(md, "{}", md_block(redactor, reason, NOTE_MAX_CHARS));
     }
+    failures_markdown(&mut md, &report.failures);
     if !report.services.is_empty() {
         let column = if report.services.iter().any(|s| s.stage.is_some()) {
             "Stage"
@@ -687,7 +843,7 @@ pub fn summary_markdown(
             "\n**Preview environment:** {}{how}",
             code(&preview.environment_name)
         );
-        for (name, url) in &preview.urls {
+        for (name, url) in &report.urls {
             // An autolink shows the address it goes to; anything but a plain https URL is code.
             let target = neutral::md_autolink(redactor, url).unwrap_or_else(|| code(url));
             let _ = write!(md, " · {} {target}", code(name));
@@ -707,15 +863,101 @@ pub fn summary_markdown(
             }
         }
     }
+    if report.preview.is_none() && !report.urls.is_empty() {
+        let links: Vec<String> = report
+            .urls
+            .iter()
+            .map(|(name, url)| md_url_link(name, url))
+            .collect();
+        let _ = writeln!(md, "\n**Links:** {}", links.join(" · "));
+    }
     md.push('\n');
     md
 }
 
+/// Outside text as Markdown that shows it literally: printable, on one line, every ASCII
+/// punctuation character backslash-escaped (CommonMark allows that for all of them), so no link,
+/// image, HTML tag or table cell can be made of it.
+fn md_text(text: &str) -> String {
+    let mut out = String::new();
+    for c in printable(text).chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A Markdown link to an http(s) URL we validated: the destination in `<…>` (a validated URL has
+/// no space, `<` or `>`).
+fn md_url_link(label: &str, url: &str) -> String {
+    format!("[{}](<{url}>)", md_text(label))
+}
+
+/// The `::error title=<service> failed::` text of one failure: its message, hint and logs link.
+pub fn failure_annotation(failure: &ServiceFailure) -> String {
+    let mut text = failure
+        .message
+        .clone()
+        .unwrap_or_else(|| match &failure.state {
+            Some(state) => format!("{state}; the deployment log gives no error message"),
+            None => "the deployment log gives no error message".to_string(),
+        });
+    if let Some(hint) = &failure.hint {
+        let _ = write!(text, "\n  hint: {hint}");
+    }
+    if let Some(url) = &failure.logs_url {
+        let _ = write!(text, "\n  logs: {url}");
+    }
+    if let Some(url) = &failure.docs {
+        let _ = write!(text, "\n  docs: {url}");
+    }
+    text
+}
+
+/// The summary's account of the failures: per service, its first error, hint and links.
+fn failures_markdown(md: &mut String, failures: &[ServiceFailure]) {
+    for failure in failures {
+        let state = failure
+            .state
+            .as_deref()
+            .map(|s| format!(" ({})", md_text(s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "#### {} {}{state}\n",
+            md_text(&failure.service),
+            failure.verdict
+        );
+        if let Some(message) = &failure.message {
+            let _ = writeln!(md, "> {}\n>", md_text(message));
+        }
+        if let Some(hint) = &failure.hint {
+            let _ = writeln!(md, "> **Hint:** {}\n", md_text(hint));
+        } else if failure.message.is_some() {
+            md.push('\n');
+        }
+        let mut links = Vec::new();
+        if let Some(url) = &failure.logs_url {
+            links.push(md_url_link(
+                &format!("Deployment logs of {}", failure.service),
+                url,
+            ));
+        }
+        if let Some(url) = &failure.docs {
+            links.push(md_url_link("Qovery documentation", url));
+        }
+        if !links.is_empty() {
+            let _ = writeln!(md, "{}\n", links.join(" · "));
+        }
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::inputs::Command;
-    use crate::report::ServiceReport;
+    use crate::report::{ServiceFailure, ServiceReport};
 
     fn report(n: usize) -> Report {
         let mut r = Report::new(Command::Deploy);
@@ -741,7 +983,11 @@ mod tests {
         let start = text.find("services<<").unwrap();
         let delimiter = text[start + 10..].lines().next().unwrap();
         assert!(delimiter.starts_with("ghadelimiter_"));
-        assert!(text.ends_with(&format!("{delimiter}\n")));
+        // The heredoc closes, and the outputs after it (url, urls) are plain lines.
+        assert!(
+            text[start..].contains(&format!("\n{delimiter}\nurl=\nurls=\n")),
+            "{text}"
+        );
     }
 
     #[test]
@@ -794,6 +1040,88 @@ mod tests {
         assert!(
             closest > DOTENV_LIMIT - 40,
             "the cut keeps close to the limit: {closest}"
+        );
+    }
+
+    #[test]
+    fn outside_text_is_printable_and_inert() {
+        assert_eq!(
+            printable("\u{1b}[1;31mred\u{1b}[0m\u{1b}]8;;https://x\u{7}link\u{1b}]8;;\u{7} ok"),
+            "redlink ok"
+        );
+        assert_eq!(
+            printable("a\r\n\u{1b}[0Ksection_start:1:x\r\u{1b}[0Kb"),
+            "a section_start:1:x b"
+        );
+        assert_eq!(printable("tab\there\u{7f}\u{85}\u{202e}rev"), "tab hererev");
+        assert_eq!(clip("abcdef", 3), "abc… (3 characters cut)");
+        assert_eq!(clip("abc", 3), "abc");
+        let taken = vec![format!("x QOVERY-DEPLOY-{}-0 y", std::process::id())];
+        assert_eq!(
+            stop_token(&taken),
+            format!("qovery-deploy-{}-1", std::process::id())
+        );
+    }
+
+    #[test]
+    fn an_outside_line_is_never_a_workflow_command() {
+        let start = Instant::now();
+        let github = Ci::detect(
+            &crate::inputs::tests::invocation(&[("GITHUB_ACTIONS", "true")], &[]),
+            start,
+        );
+        let token = format!("qovery-deploy-{}-0", std::process::id());
+        assert_eq!(
+            github.outside_text("::add-mask::x\u{1b}[0m: no entry"),
+            format!("::stop-commands::{token}\n::add-mask::x: no entry\n::{token}::")
+        );
+        assert!(
+            github
+                .outside_text("api ##[error]x")
+                .starts_with("::stop-commands::")
+        );
+        assert_eq!(
+            github.outside_text("url: https://a.example"),
+            "url: https://a.example"
+        );
+        let plain = Ci::detect(&crate::inputs::tests::invocation(&[], &[]), start);
+        assert_eq!(plain.outside_text("::add-mask::x"), "::add-mask::x");
+    }
+
+    #[test]
+    fn markdown_shows_outside_text_literally() {
+        assert_eq!(
+            md_text("[x](javascript:1) <b>|*_`\n"),
+            "\\[x\\]\\(javascript\\:1\\) \\<b\\>\\|\\*\\_\\` "
+        );
+        let mut r = report(1);
+        r.result = RunResult::Failure;
+        r.failures = vec![ServiceFailure {
+            service: "api".into(),
+            verdict: "failed",
+            state: Some("BUILD_ERROR".into()),
+            message: Some("npm ci failed <img src=x>".into()),
+            hint: Some("run it locally".into()),
+            docs: Some("https://www.qovery.com/docs".into()),
+            logs_url: Some("https://console.example/logs".into()),
+        }];
+        r.urls.push(("web".into(), "https://web.example".into()));
+        let md = summary_markdown(&r, &Redactor::new(), None);
+        assert!(md.contains("#### api failed (BUILD\\_ERROR)"), "{md}");
+        assert!(md.contains("> npm ci failed \\<img src\\=x\\>"), "{md}");
+        assert!(md.contains("> **Hint:** run it locally"), "{md}");
+        assert!(
+            md.contains("[Deployment logs of api](<https://console.example/logs>)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("**Links:** [web](<https://web.example>)"),
+            "{md}"
+        );
+        let note = failure_annotation(&r.failures[0]);
+        assert_eq!(
+            note,
+            "npm ci failed <img src=x>\n  hint: run it locally\n  logs: https://console.example/logs\n  docs: https://www.qovery.com/docs"
         );
     }
 

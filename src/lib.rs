@@ -17,6 +17,9 @@
 //! - [`plan`]: the listed entries turned into the deploy request;
 //! - [`wait`]: following our deployment request until it ends;
 //! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
+//! - [`extra`]: the reads after the end, on a short budget: [`logs`] (why a service failed, from
+//!   its deployment log) and [`links`] (where the services answer: `url`, `urls`); [`health`]:
+//!   the optional health check of the `url` once deployed;
 //! - [`ci`]: GitHub Actions and GitLab CI output; [`report`]: what a run found out;
 //!   [`durations`]: how long each service took, for the summary;
 //! - [`neutral`]: outside text made harmless for each sink (log, workflow command, summary, outputs,
@@ -32,9 +35,13 @@ pub mod commands;
 pub mod console;
 pub mod durations;
 pub mod error;
+pub mod extra;
 pub mod handover;
+pub mod health;
 pub mod inputs;
 pub mod kind;
+pub mod links;
+pub mod logs;
 pub mod neutral;
 pub mod plan;
 pub mod preflight;

@@ -84,39 +84,10 @@ pub struct PreviewReport {
     pub environment_name: String,
     /// `preview`: whether this run cloned it (`false`: it existed, or a concurrent run made it).
     pub created: Option<bool>,
-    /// `(service name, URL)`: the listed services first, in order, then the others.
-    pub urls: Vec<(String, String)>,
-}
-
-impl PreviewReport {
-    /// The `url` output: the first listed service's address (see [`PreviewReport::urls`]).
-    pub fn url(&self) -> Option<&str> {
-        self.urls.first().map(|(_, url)| url.as_str())
-    }
-
-    /// The `urls` output: a JSON object, service name to URL, in [`PreviewReport::urls`] order
-    /// (a name seen twice keeps its first URL); empty when there is none. Written by hand to keep
-    /// the order (serde_json's map sorts its keys).
-    pub fn urls_json(&self) -> String {
-        if self.urls.is_empty() {
-            return String::new();
-        }
-        let mut seen = std::collections::HashSet::new();
-        let fields: Vec<String> = self
-            .urls
-            .iter()
-            .filter(|(name, _)| seen.insert(name.as_str()))
-            .map(|(name, url)| {
-                let json = |text: &str| serde_json::to_string(text).expect("strings serialize");
-                format!("{}:{}", json(name), json(url))
-            })
-            .collect();
-        format!("{{{}}}", fields.join(","))
-    }
 }
 
 /// Every output name, in the order of the README table and `action.yml` (a test keeps the three
-/// in step). The deploy commands write the first seven; `preview` and `preview-delete` all.
+/// in step). Every command writes the first nine; `preview` and `preview-delete` all.
 pub const OUTPUTS: [&str; 12] = [
     "deployment-request-id",
     "execution-id",
@@ -125,12 +96,33 @@ pub const OUTPUTS: [&str; 12] = [
     "duration-seconds",
     "console-url",
     "services",
-    "environment-id",
-    "environment-name",
     "url",
     "urls",
+    "environment-id",
+    "environment-name",
     "created",
 ];
+
+/// Why one listed service failed, as its deployment log tells it: what the `::error` annotation
+/// titled `<service> failed` and the summary say. Every text field is already printable (outside
+/// text passed through [`crate::ci::printable`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceFailure {
+    pub service: String,
+    /// `failed`, or `did not finish` after a timeout: the annotation's title is
+    /// `<service> <verdict>`.
+    pub verdict: &'static str,
+    /// Its final state (`BUILD_ERROR`, …), or where it stood when the run stopped.
+    pub state: Option<String>,
+    /// The first error's `user_log_message`.
+    pub message: Option<String>,
+    /// The first error's `hint_message`.
+    pub hint: Option<String>,
+    /// The first error's documentation `link`, when it is an http(s) URL.
+    pub docs: Option<String>,
+    /// The console page of this service's deployment logs for our execution.
+    pub logs_url: Option<String>,
+}
 
 /// Everything the outputs and the summary say.
 #[derive(Debug, Clone)]
@@ -155,6 +147,14 @@ pub struct Report {
     pub interrupted_by: Option<&'static str>,
     /// `preview`, `preview-delete`: the preview environment.
     pub preview: Option<PreviewReport>,
+    /// The `url` output: the public link of the first listed service that has one
+    /// ([`crate::links`]), once deployed.
+    pub url: Option<String>,
+    /// The `urls` output: `(service name, public link)`, the listed services first
+    /// ([`crate::links`]).
+    pub urls: Vec<(String, String)>,
+    /// Why the failing services failed, from the deployment log (empty when it was not read).
+    pub failures: Vec<ServiceFailure>,
 }
 
 impl Report {
@@ -173,6 +173,9 @@ impl Report {
             cancel_pending: false,
             interrupted_by: None,
             preview: None,
+            url: None,
+            urls: Vec::new(),
+            failures: Vec::new(),
         }
     }
 
@@ -202,6 +205,8 @@ impl Report {
                 "services",
                 serde_json::to_string(&self.services).expect("service reports always serialize"),
             ),
+            ("url", self.url.clone().unwrap_or_default()),
+            ("urls", self.urls_json()),
         ];
         if matches!(self.command, Command::Preview | Command::PreviewDelete) {
             let preview = self.preview.clone().unwrap_or_default();
@@ -212,12 +217,30 @@ impl Report {
                     preview.environment_id.clone().unwrap_or_default(),
                 ),
                 ("environment-name", preview.environment_name.clone()),
-                ("url", preview.url().unwrap_or_default().to_string()),
-                ("urls", preview.urls_json()),
                 ("created", created),
             ]);
         }
         outputs
+    }
+
+    /// The `urls` output: a JSON object, service name to URL, in [`Report::urls`] order (a name
+    /// seen twice keeps its first URL); empty when there is none. Written by hand to keep the
+    /// order (serde_json's map sorts its keys).
+    pub fn urls_json(&self) -> String {
+        if self.urls.is_empty() {
+            return String::new();
+        }
+        let mut seen = std::collections::HashSet::new();
+        let fields: Vec<String> = self
+            .urls
+            .iter()
+            .filter(|(name, _)| seen.insert(name.as_str()))
+            .map(|(name, url)| {
+                let json = |text: &str| serde_json::to_string(text).expect("strings serialize");
+                format!("{}:{}", json(name), json(url))
+            })
+            .collect();
+        format!("{{{}}}", fields.join(","))
     }
 }
 
@@ -226,7 +249,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn preview_outputs_follow_the_contract_order() {
+    fn outputs_follow_the_contract_order() {
         let names = |command| -> Vec<&str> {
             Report::new(command)
                 .outputs()
@@ -236,17 +259,20 @@ mod tests {
         };
         assert_eq!(names(Command::Preview), OUTPUTS);
         assert_eq!(names(Command::PreviewDelete), OUTPUTS);
-        assert_eq!(names(Command::Deploy), OUTPUTS[..7]);
+        assert_eq!(names(Command::Deploy), OUTPUTS[..9]);
+        assert_eq!(names(Command::Cancel), OUTPUTS[..9]);
         let mut report = Report::new(Command::Preview);
         report.preview = Some(PreviewReport {
             environment_id: Some("e1".into()),
             environment_name: "pr-7".into(),
             created: Some(true),
-            urls: vec![
-                ("web".into(), "https://web.example".into()),
-                ("api".into(), "https://api.example".into()),
-            ],
         });
+        report.url = Some("https://web.example".into());
+        report.urls = vec![
+            ("web".into(), "https://web.example".into()),
+            ("api".into(), "https://api.example".into()),
+            ("web".into(), "https://other.example".into()),
+        ];
         let outputs: std::collections::BTreeMap<_, _> = report.outputs().into_iter().collect();
         assert_eq!(outputs["environment-id"], "e1");
         assert_eq!(outputs["environment-name"], "pr-7");
@@ -256,13 +282,15 @@ mod tests {
             outputs["urls"],
             r#"{"web":"https://web.example","api":"https://api.example"}"#
         );
-        report.preview = None;
-        let outputs: std::collections::BTreeMap<_, _> = report.outputs().into_iter().collect();
+        let empty: std::collections::BTreeMap<_, _> = Report::new(Command::Preview)
+            .outputs()
+            .into_iter()
+            .collect();
         assert_eq!(
             (
-                outputs["url"].as_str(),
-                outputs["urls"].as_str(),
-                outputs["created"].as_str()
+                empty["url"].as_str(),
+                empty["urls"].as_str(),
+                empty["created"].as_str()
             ),
             ("", "", "")
         );

@@ -905,6 +905,28 @@ impl Client {
             .collect())
     }
 
+    /// `GET /environment/{id}/logs?version=<execution_id>`: the last 1000 deployment log entries
+    /// of one execution (the `version` parameter is undocumented; notes §6). Entries that do not
+    /// read as `EnvironmentLogs` come back as [`Lenient::Unreadable`]; an answer over
+    /// [`MAX_BODY_BYTES`] is refused, as any other.
+    pub async fn environment_logs(
+        &self,
+        environment_id: &str,
+        execution_id: &str,
+    ) -> Result<Vec<Lenient<LogEntry>>, ApiError> {
+        let template = "/environment/{id}/logs?version={execution_id}";
+        let id = path_id(Method::GET, template, "environment id", environment_id)?;
+        let execution = shaped_id(
+            Method::GET,
+            template,
+            "execution id",
+            Shape::Execution,
+            execution_id,
+        )?;
+        self.get(format!("/environment/{id}/logs"), &[("version", execution)])
+            .await
+    }
+
     // --- Deploy --------------------------------------------------------------------------------
 
     /// The batched deploy. Its answer is returned as it came: the deployment exists once this
@@ -1089,12 +1111,13 @@ impl Client {
         Ok(decode_accepted(&bytes))
     }
 
-    /// `GET /environment/{id}/link`: the addresses the environment's services answer at.
+    /// `GET /environment/{id}/link`: the addresses the environment's services answer at. An
+    /// entry that does not read as a `Link` is left out (forward compatibility).
     pub async fn environment_links(&self, environment_id: &str) -> Result<Vec<Link>, ApiError> {
         let template = "/environment/{id}/link";
         let id = path_id(Method::GET, template, "environment id", environment_id)?;
-        let list: Results<Link> = self.get(format!("/environment/{id}/link"), &[]).await?;
-        Ok(list.results)
+        let list: Results<Lenient<Link>> = self.get(format!("/environment/{id}/link"), &[]).await?;
+        Ok(list.results.into_iter().filter_map(Lenient::ok).collect())
     }
 
     /// `DELETE /environment/{id}` (204, no body sent). Retried on transient failures: if an
@@ -1143,14 +1166,27 @@ fn decode<T: DeserializeOwned>(
     })
 }
 
-/// `id` for the path or query of a `method` request to `template`; nothing is sent otherwise.
+/// `id`, a UUID, for the path or query of a `method` request to `template`; nothing is sent
+/// otherwise.
 fn path_id<'a>(
     method: Method,
     template: &'static str,
     what: &'static str,
     id: &'a str,
 ) -> Result<&'a str, ApiError> {
-    ids::check(what, Shape::Uuid, id).map_err(|error| ApiError::MalformedId {
+    shaped_id(method, template, what, Shape::Uuid, id)
+}
+
+/// `id`, of `shape`, for the path or query of a `method` request to `template`; nothing is sent
+/// otherwise.
+fn shaped_id<'a>(
+    method: Method,
+    template: &'static str,
+    what: &'static str,
+    shape: Shape,
+    id: &'a str,
+) -> Result<&'a str, ApiError> {
+    ids::check(what, shape, id).map_err(|error| ApiError::MalformedId {
         call: Call {
             method,
             path: template.to_string(),

@@ -355,10 +355,15 @@ pub struct Link {
     #[serde(default)]
     pub service_id: Option<String>,
     #[serde(default)]
+    pub service_type: Option<String>,
+    #[serde(default)]
     pub url: Option<String>,
     /// "the root of the domain and not one derived from a port".
     #[serde(default)]
     pub is_default: Option<bool>,
+    /// A domain managed by Qovery (`false`: the user's own domain).
+    #[serde(default)]
+    pub is_qovery_domain: Option<bool>,
 }
 
 impl Link {
@@ -366,7 +371,15 @@ impl Link {
     /// Markdown link, a dotenv line or a log line (whitespace, control characters, quotes,
     /// brackets, backticks, `|`), at most 2048 bytes. Anything else is `None`.
     pub fn web_url(&self) -> Option<&str> {
-        let url = self.url.as_deref()?.trim();
+        plain_web_url(self.url.as_deref()?)
+    }
+}
+
+/// `url` (trimmed) when it is a plain `http(s)://` address, as [`Link::web_url`] defines it; also
+/// for other URLs from the API (a log entry's documentation link).
+pub fn plain_web_url(url: &str) -> Option<&str> {
+    {
+        let url = url.trim();
         let scheme_ok = ["https://", "http://"].iter().any(|scheme| {
             url.get(..scheme.len())
                 .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
@@ -386,6 +399,105 @@ impl Link {
 pub struct Results<T> {
     #[serde(default = "Vec::new")]
     pub results: Vec<T>,
+}
+
+/// An item of a list that may not read as `T`: a newer or broken entry is skipped, not fatal
+/// (forward compatibility). Only list endpoints whose entries are independent use it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Lenient<T> {
+    Read(T),
+    Unreadable(serde::de::IgnoredAny),
+}
+
+impl<T> Lenient<T> {
+    pub fn ok(self) -> Option<T> {
+        match self {
+            Lenient::Read(value) => Some(value),
+            Lenient::Unreadable(_) => None,
+        }
+    }
+}
+
+/// One entry of `GET /environment/{id}/logs` (`EnvironmentLogs`, spec L22180), only what the
+/// failure report reads. Every field is optional here: an entry is outside text to be shown, and a
+/// missing part only means less to show.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogEntry {
+    /// `info`, `warning`, `error`, … (free text in the spec).
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub details: Option<LogDetails>,
+    /// Present on the entries that say why something failed.
+    #[serde(default)]
+    pub error: Option<LogError>,
+    #[serde(default)]
+    pub message: Option<LogMessage>,
+}
+
+/// `EnvironmentLogs.details`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogDetails {
+    /// The execution the entry belongs to (`{environment_id}-{n}`).
+    #[serde(default)]
+    pub execution_id: Option<String>,
+    /// Who wrote the entry: a service (`id` is its id) or the environment (`type: Environment`).
+    #[serde(default)]
+    pub transmitter: Option<LogTransmitter>,
+    #[serde(default)]
+    pub stage: Option<LogStage>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogTransmitter {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// `EnvironmentLogs.details.stage`: the step (`Build`, `Deploy`, …) the entry was written in.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogStage {
+    #[serde(default)]
+    pub step: Option<String>,
+}
+
+/// `EnvironmentLogs.error`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogError {
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// The message for the user.
+    #[serde(default)]
+    pub user_log_message: Option<String>,
+    /// A documentation link about this error.
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub hint_message: Option<String>,
+    #[serde(default)]
+    pub underlying_error: Option<LogUnderlyingError>,
+}
+
+/// `EnvironmentLogs.error.underlying_error`; `full_details` is not read (it can be large).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogUnderlyingError {
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// `EnvironmentLogs.message`; `full_details` is not read.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogMessage {
+    #[serde(default)]
+    pub safe_message: Option<String>,
 }
 
 /// Where a service's code comes from, which decides the version field to send.

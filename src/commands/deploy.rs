@@ -3,17 +3,17 @@
 
 use crate::api::ApiError;
 use crate::api::ids::{self, Shape};
-use crate::api::types::EnvironmentStatuses;
-use crate::cancel;
+use crate::api::types::{EnvironmentStatuses, ServiceInfo, StateClass};
 use crate::commands::Session;
 use crate::console::Console;
 use crate::durations;
 use crate::error::Error;
+use crate::logs::Failing;
 use crate::plan::{DeployPlan, Target};
-use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
 use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
+use crate::{cancel, extra, health, links, logs, preflight};
 
 /// How long the answer of a deploy already sent is awaited after a signal: it names the request
 /// to cancel. Counted from the signal; the cancel then fits in what is left of
@@ -33,6 +33,7 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     let destination = Destination {
         id,
         name: environment.name.as_deref(),
+        services: &services,
         baseline: &baseline,
         console: console.as_ref(),
     };
@@ -44,6 +45,8 @@ pub struct Destination<'a> {
     /// The environment's id.
     pub id: &'a str,
     pub name: Option<&'a str>,
+    /// Its services (names the links' services).
+    pub services: &'a [ServiceInfo],
     /// Its statuses before the deploy: what the wait compares with.
     pub baseline: &'a EnvironmentStatuses,
     pub console: Option<&'a Console>,
@@ -51,8 +54,9 @@ pub struct Destination<'a> {
 
 /// Everything `deploy` does once its plan is made, in the "Plan" section the caller opened: prints
 /// the plan, sends the one batched `POST /environment/{id}/service/deploy`, then (with `wait`)
-/// follows our deployment request to its end, cancelling it on timeout or signal. `preview` runs
-/// it on the preview environment.
+/// follows our deployment request to its end, cancelling it on timeout or signal; after the end,
+/// explains a failure from the deployment log, or reads where the services answer (`url`, `urls`)
+/// and runs the health check. `preview` runs it on the preview environment.
 ///
 /// Errors: an interrupt before the POST; the POST's refusal; an API failure that ends the wait.
 pub async fn deploy_planned(
@@ -71,6 +75,7 @@ pub async fn deploy_planned(
     let Destination {
         id,
         name,
+        services,
         baseline,
         console,
     } = destination;
@@ -165,6 +170,10 @@ pub async fn deploy_planned(
         }
     };
     // The statuses the services' final states are read from, when they show our deployment.
+    let stopped = match end {
+        End::Stopped(stop) => Some(stop),
+        End::Finished(_) => None,
+    };
     let statuses = match end {
         End::Finished(done) => {
             let verdict = wait::judge(&done.state, &plan.targets, &done.statuses, false)
@@ -186,6 +195,23 @@ pub async fn deploy_planned(
         fill_services(report, &plan.targets, statuses, &changes);
     }
     note_seen(report, &tracker, console);
+
+    // After the end, extras that never change the exit code: why it failed, or where it runs.
+    let extra = extra::client(client, deadline, stopped);
+    match report.result {
+        RunResult::Failure | RunResult::Timeout => {
+            let failing = failing(&plan.targets, statuses.as_ref(), tracker.execution_id());
+            logs::explain(extra, shutdown, ci, config, id, console, &failing, report).await;
+        }
+        RunResult::Success => {
+            let targets = &plan.targets;
+            let links = links::publish(extra, shutdown, ci, id, services, targets, report).await;
+            if let Some(path) = &config.health_check_path {
+                health::gate(path, links.as_ref(), deadline, shutdown, ci, report).await;
+            }
+        }
+        RunResult::Cancelled | RunResult::Queued => {}
+    }
     Ok(())
 }
 
@@ -249,6 +275,35 @@ fn note_seen(report: &mut Report, tracker: &Tracker, console: Option<&crate::con
     if let Some(console) = console {
         report.console_url = Some(console.deployment(tracker.execution_id()));
     }
+}
+
+/// The listed services that did not succeed, with what the statuses say of them: a failed state,
+/// or (after a timeout) where they stood. Services that were not part of the deployment and did
+/// not fail have no log to show.
+fn failing(
+    targets: &[Target],
+    statuses: Option<&EnvironmentStatuses>,
+    execution: Option<&str>,
+) -> Vec<Failing> {
+    targets
+        .iter()
+        .filter_map(|target| {
+            let status = statuses.and_then(|s| s.service(&target.id));
+            let class = status.map(|s| s.state.class());
+            let skipped = status.is_some_and(|s| s.is_part_last_deployment == Some(false));
+            if class == Some(StateClass::Success) || (skipped && class != Some(StateClass::Failure))
+            {
+                return None;
+            }
+            Some(Failing {
+                id: target.id.clone(),
+                name: target.name.clone(),
+                state: status.map(|s| s.state.to_string()),
+                execution_id: status.and_then(|s| s.execution_id.clone()),
+                execution: execution.map(str::to_string),
+            })
+        })
+        .collect()
 }
 
 /// The last statuses, if they show our deployment; its environment state becomes the `state` output.

@@ -10,24 +10,27 @@
 //!
 //! A terminal state that may be the job's previous run (its `DEPLOYED`/`SUCCESS` from before the
 //! POST) is never accepted without the request's own status, `GET /environment/deploymentStatus`.
+//!
+//! A job that fails (or has not finished at the timeout) is explained from the deployment log of
+//! the execution its request ran in ([`crate::logs`]), as a service of `deploy` is.
 
 use crate::api::ids::{self, Shape};
 use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
 use crate::api::{Client, JobAction};
-use crate::cancel;
 use crate::ci::Ci;
 use crate::commands::{Session, deploy};
 use crate::console::Console;
 use crate::durations;
 use crate::error::Error;
 use crate::inputs::{Command, Config, InputError, JobEvent};
+use crate::logs::{self, Failing};
 use crate::plan::{self, Target};
-use crate::preflight;
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
 use crate::wait::{
     self, ChangeLog, End, Halt, Pacer, Progress, Tracker, Verdict, Watch, waiting_line,
 };
+use crate::{cancel, extra, preflight};
 
 /// Polls granted to a job whose status lags the end of its request.
 const PATIENCE: u8 = 2;
@@ -97,23 +100,56 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         .filter(|job| job.verdict.is_none())
         .map(|job| &job.env)
         .collect();
-    match end {
-        Ok(End::Finished(())) => conclude(&jobs, report),
+    let stopped = match end {
+        Ok(End::Finished(())) => {
+            conclude(&jobs, report);
+            None
+        }
         Ok(End::Stopped(stop)) => {
             cancel::after_stop(stop, scope, ci, shutdown, report, &unsettled).await;
+            Some(stop)
         }
         Err(error) => {
             record(&jobs, report, console.as_ref());
             cancel::after_failure(&error, scope, ci, shutdown, report, &unsettled).await;
             return Err(error.into());
         }
-    }
+    };
     for (job, service) in jobs.iter().zip(report.services.iter_mut()) {
         let observed = durations::service_seconds(None, changes.took(&job.target.id));
         service.duration_seconds = job.seconds.or(observed);
     }
     record(&jobs, report, console.as_ref());
+    // Why the jobs that failed (or did not finish) did, from the log of the execution each ran in.
+    if matches!(report.result, RunResult::Failure | RunResult::Timeout) {
+        let extra = extra::client(client, deadline, stopped);
+        let failing = failing(&jobs);
+        let console = console.as_ref();
+        logs::explain(extra, shutdown, ci, config, id, console, &failing, report).await;
+    }
     Ok(())
+}
+
+/// The jobs that failed, or had not finished when the run stopped.
+fn failing(jobs: &[Job]) -> Vec<Failing> {
+    jobs.iter()
+        .filter(|job| {
+            job.verdict
+                .as_ref()
+                .is_none_or(|v| v.result == RunResult::Failure)
+        })
+        .map(|job| Failing {
+            id: job.target.id.clone(),
+            name: job.target.name.clone(),
+            state: job.state.clone(),
+            execution_id: job.own.execution_id().map(str::to_string),
+            execution: job
+                .env
+                .execution_id()
+                .or(job.own.execution_id())
+                .map(str::to_string),
+        })
+        .collect()
 }
 
 /// `Deploying 2 job(s) in environment staging (…), event STOP:`
@@ -500,7 +536,7 @@ fn judge_job(
     let state = &status.state;
     match (detail.as_str(), state.class()) {
         ("ERROR", _) | (_, StateClass::Failure) => Some(failure(format!(
-            "job {name} failed: {state} (status {detail}); its logs are in the Qovery console"
+            "job {name} failed: {state} (status {detail})"
         ))),
         ("CANCELED", _) | (_, StateClass::Canceled) => Some(cancelled(format!(
             "job {name} was cancelled ({state}, status {detail})"

@@ -28,7 +28,7 @@
 //! poll until it answers 404.
 
 use crate::api::types::{
-    CloneEnvironmentRequest, Environment, EnvironmentMode, EnvironmentStatus, Link, ServiceInfo,
+    CloneEnvironmentRequest, Environment, EnvironmentMode, EnvironmentStatus, ServiceInfo,
 };
 use crate::api::{ApiError, Call, Client};
 use crate::ci::Ci;
@@ -37,7 +37,7 @@ use crate::commands::deploy::{self, Destination};
 use crate::console::Console;
 use crate::error::Error;
 use crate::inputs::{Command, Config, Entry, InputError, PreviewName, Reference};
-use crate::plan::{self, DeployPlan, Target};
+use crate::plan::{self, DeployPlan};
 use crate::preflight;
 use crate::report::{PreviewReport, Report, RunResult};
 use crate::wait::{ChangeLog, End, Halt, Pacer, Reading, Stop, Watch};
@@ -174,6 +174,7 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     let destination = Destination {
         id: &id,
         name: Some(&called),
+        services: &services,
         baseline: &baseline,
         console: console.as_ref(),
     };
@@ -184,22 +185,8 @@ async fn preview(session: Session<'_>, report: &mut Report) -> Result<(), Error>
         shutdown: &mut *shutdown,
         deadline,
     };
+    // On success, deploy_planned also reads where the services answer (`url`, `urls`).
     deploy::deploy_planned(session, destination, &plan, report).await?;
-
-    if report.result == RunResult::Success {
-        let links = preflight::read(shutdown, client.environment_links(&id)).await;
-        match links {
-            Ok(links) => {
-                let urls = service_urls(&plan.targets, &services, &links);
-                if let Some(preview) = &mut report.preview {
-                    preview.urls = urls;
-                }
-            }
-            Err(error) => ci.warning(&format!(
-                "the deployment succeeded but its links could not be read, so `url` and `urls` are empty: {error}"
-            )),
-        }
-    }
     if origin == Origin::Concurrent {
         concurrent_note(ci, &called);
     }
@@ -537,39 +524,6 @@ fn stopped_before_deploy(
     }
 }
 
-/// Where the services answer, from `GET /environment/{id}/link`: `(name, URL)` for every service
-/// with a usable link, the listed services first in their order, then the others in the
-/// environment's order. A service's default link is preferred to its others.
-fn service_urls(
-    targets: &[Target],
-    services: &[ServiceInfo],
-    links: &[Link],
-) -> Vec<(String, String)> {
-    let url_of = |service_id: &str| {
-        let of_service = || {
-            links.iter().filter(|l| {
-                l.service_id
-                    .as_deref()
-                    .is_some_and(|id| id.eq_ignore_ascii_case(service_id))
-            })
-        };
-        of_service()
-            .filter(|l| l.is_default == Some(true))
-            .chain(of_service())
-            .find_map(Link::web_url)
-            .map(str::to_string)
-    };
-    let listed = targets.iter().map(|t| (t.id.as_str(), t.name.as_str()));
-    let others = services
-        .iter()
-        .filter(|s| !targets.iter().any(|t| t.id.eq_ignore_ascii_case(&s.id)))
-        .map(|s| (s.id.as_str(), s.name.as_str()));
-    listed
-        .chain(others)
-        .filter_map(|(id, name)| Some((name.to_string(), url_of(id)?)))
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // preview-delete
 
@@ -889,17 +843,18 @@ mod tests {
 
     #[test]
     fn urls_put_the_listed_services_first_and_prefer_default_links() {
-        let target = |id: &str, name: &str| Target {
+        let target = |id: &str, name: &str| crate::plan::Target {
             id: id.into(),
             name: name.into(),
             kind: ServiceKind::Application,
             field: VersionField::GitCommit,
             version: None,
         };
-        let link = |service: &str, url: &str, default: bool| Link {
+        let link = |service: &str, url: &str, default: bool| crate::api::types::Link {
             service_id: Some(service.into()),
             url: Some(url.into()),
             is_default: Some(default),
+            ..Default::default()
         };
         let services = services();
         let links = vec![
@@ -926,12 +881,12 @@ mod tests {
         ];
         let targets = [target("a1000000-0000-4000-8000-000000000002", "web")];
         assert_eq!(
-            service_urls(&targets, &services, &links),
+            crate::links::pick(&links, &services, &targets).urls,
             [
                 ("web".to_string(), "https://web.example".to_string()),
                 ("API".to_string(), "https://api.example".to_string()),
             ]
         );
-        assert!(service_urls(&targets, &services, &[]).is_empty());
+        assert!(crate::links::pick(&[], &services, &targets).urls.is_empty());
     }
 }

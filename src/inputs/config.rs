@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::preview::{self, PreviewName};
 use super::values::{
-    check_form, no_path, parse_base_url, parse_bool, parse_duration, parse_entries, parse_enum,
-    parse_uuid,
+    check_form, no_path, parse_base_url, parse_bool, parse_count, parse_duration, parse_entries,
+    parse_enum, parse_url_path, parse_uuid,
 };
 use super::{ExtraRoots, InputError, Invocation, RawInputs, VersionForm};
 use crate::kind::ServiceKind;
@@ -20,6 +20,9 @@ use crate::neutral::{REDACT_MIN_CHARS, char_kind};
 /// 6 h and self-hosted ones at 5 days; issue 13 sets the line at 7 days). Past it the value is a
 /// mistake, not a budget, and it would overflow a deadline.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The largest `log-lines`: the API returns the last 1000 log entries of an execution.
+pub const MAX_LOG_LINES: usize = 1000;
 
 /// The API token. Never printed: `Debug` and `Display` redact it.
 #[derive(Clone, PartialEq, Eq)]
@@ -163,6 +166,12 @@ pub struct Config {
     pub poll_interval: Duration,
     pub cancel_on_timeout: bool,
     pub force_cancel: bool,
+    /// On failure, how many log lines before each failing service's first error are shown (0: no
+    /// log is read at all). At most [`MAX_LOG_LINES`].
+    pub log_lines: usize,
+    /// After `DEPLOYED`, `GET url + path` until a 2xx (`deploy` only); `None` turns it off.
+    /// Starts with `/`.
+    pub health_check_path: Option<String>,
     /// Without a trailing slash.
     pub api_url: String,
     /// Without a trailing slash.
@@ -404,6 +413,12 @@ impl Config {
             poll_interval,
             cancel_on_timeout: parse_bool("cancel-on-timeout", raw.get("cancel-on-timeout"), true)?,
             force_cancel,
+            log_lines: parse_count("log-lines", raw.get("log-lines").unwrap_or("30"), MAX_LOG_LINES)
+                .map_err(|e| e.hint("the number of log lines to show before each failing service's error; 0 turns the logs off, 30 is the default"))?,
+            health_check_path: raw
+                .get("health-check-path")
+                .map(|v| parse_url_path("health-check-path", v))
+                .transpose()?,
             api_url,
             console_url: parse_base_url(
                 "console-url",
@@ -527,6 +542,22 @@ impl Config {
             .hint(format!(
                 "{input} is for {applies}; remove it from this step"
             )));
+        }
+        if self.health_check_path.is_some() {
+            if !matches!(self.command, Command::Deploy | Command::Preview) {
+                return Err(InputError::new(
+                    "health-check-path",
+                    format!("does not apply to `{}`", self.command.name()),
+                )
+                .hint("the health check follows `command: deploy` or `preview`, on the services' public link"));
+            }
+            if !self.wait {
+                return Err(InputError::new(
+                    "health-check-path",
+                    "needs `wait: true`: the service is checked once it is DEPLOYED",
+                )
+                .hint("set `wait: true`, or remove health-check-path"));
+            }
         }
         if self.terraform_action.is_some()
             && !self

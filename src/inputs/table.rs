@@ -117,6 +117,16 @@ pub const INPUTS: &[InputDef] = &[
     ),
     switch("force-cancel", "false", "force_cancel when cancelling"),
     input(
+        "log-lines",
+        Some("30"),
+        "on failure, log lines shown per failing service before its error (0: none, at most 1000)",
+    ),
+    input(
+        "health-check-path",
+        None,
+        "after DEPLOYED, GET the url output + this path (e.g. /healthz) until it answers 2xx",
+    ),
+    input(
         "api-url",
         Some("https://api.qovery.com"),
         "Qovery API base URL",

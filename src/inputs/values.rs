@@ -159,6 +159,40 @@ pub fn parse_bool(input: &str, value: Option<&str>, default: bool) -> Result<boo
     }
 }
 
+/// A whole number from 0 to `max`.
+pub(super) fn parse_count(input: &str, value: &str, max: usize) -> Result<usize, InputError> {
+    match value.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        Ok(_) => Err(InputError::new(
+            input,
+            format!("`{value}` is more than the maximum, {max}"),
+        )),
+        Err(_) => Err(InputError::new(
+            input,
+            format!("`{value}` is not a whole number from 0 to {max}"),
+        )),
+    }
+}
+
+/// A path to append to a service's URL: starts with `/`, at most 1024 characters, no whitespace,
+/// control character or `#` (a query string is allowed).
+pub(super) fn parse_url_path(input: &str, value: &str) -> Result<String, InputError> {
+    let problem = if !value.starts_with('/') {
+        "must start with `/`"
+    } else if value.len() > 1024 {
+        "is longer than 1024 characters"
+    } else if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '#')
+    {
+        "contains whitespace, a control character or `#`"
+    } else {
+        return Ok(value.to_string());
+    };
+    Err(InputError::new(input, format!("`{value}` {problem}"))
+        .hint("a path such as /healthz or /api/health?ready=1"))
+}
+
 /// `90` (seconds), `90s`, `15m`, `1h`, `1h30m`, `2m30s`.
 pub fn parse_duration(input: &str, value: &str) -> Result<Duration, InputError> {
     let bad = || {
@@ -433,6 +467,24 @@ mod tests {
         assert_eq!(err.entry.as_deref(), Some("api="));
         assert!(parse_entries(ServiceKind::Database, "pg=1").is_err());
         assert!(parse_entries(ServiceKind::Job, "=1").is_err());
+    }
+
+    #[test]
+    fn counts_and_paths() {
+        assert_eq!(parse_count("log-lines", "0", 1000), Ok(0));
+        assert_eq!(parse_count("log-lines", "1000", 1000), Ok(1000));
+        for bad in ["1001", "-1", "3.5", "many", ""] {
+            let err = parse_count("log-lines", bad, 1000).unwrap_err();
+            assert_eq!(err.input, "log-lines", "{bad}");
+        }
+        assert_eq!(
+            parse_url_path("p", "/healthz?ready=1").as_deref(),
+            Ok("/healthz?ready=1")
+        );
+        for bad in ["healthz", "/a b", "/a#b", "/a\nb", "/\u{7f}"] {
+            assert!(parse_url_path("p", bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_url_path("p", &format!("/{}", "a".repeat(1024))).is_err());
     }
 
     #[test]

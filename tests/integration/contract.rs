@@ -194,6 +194,67 @@ fn the_fields_the_client_reads_exist_in_the_spec() {
         &["service_id", "is_skipped"],
     );
     has("QueuedDeploymentRequestWithStages", &["identifier"]);
+    // The failure report and the links.
+    has(
+        "EnvironmentLogs",
+        &["type", "timestamp", "details", "error", "message"],
+    );
+    let logs = spec.schema("EnvironmentLogs");
+    let inline = |path: &[&str]| -> Vec<String> {
+        let mut at = logs;
+        for part in path {
+            at = &at["properties"][*part];
+        }
+        at["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for (path, fields) in [
+        (
+            &["details"][..],
+            &["execution_id", "transmitter", "stage"][..],
+        ),
+        (&["details", "transmitter"], &["id", "name", "type"]),
+        (&["details", "stage"], &["step"]),
+        (
+            &["error"],
+            &[
+                "tag",
+                "user_log_message",
+                "link",
+                "hint_message",
+                "underlying_error",
+            ],
+        ),
+        (&["error", "underlying_error"], &["message"]),
+        (&["message"], &["safe_message"]),
+    ] {
+        let properties = inline(path);
+        for field in fields {
+            assert!(
+                properties.iter().any(|p| p == field),
+                "EnvironmentLogs.{}.{field} is not in the spec",
+                path.join(".")
+            );
+        }
+    }
+    has(
+        "Link",
+        &[
+            "service_id",
+            "service_type",
+            "url",
+            "is_default",
+            "is_qovery_domain",
+        ],
+    );
+    has("LinkResponseList", &["results"]);
+    assert_eq!(
+        spec.schema("EnvironmentLogsResponseList")["type"],
+        "array",
+        "the log answer is a bare array"
+    );
     // The states the wait classifies by name are all spec values (an unknown one is still handled).
     let states: Vec<&str> = spec.schema("StateEnum")["enum"]
         .as_array()

@@ -233,6 +233,21 @@ async fn timeout_while_queued_behind_another_cancels_only_our_queued_request() {
         "{}",
         stdout(&output)
     );
+    // Ours never ran: no log to read, one line saying so, no annotation of its own.
+    assert_eq!(
+        count(&server, "GET", &format!("/environment/{ENV}/logs")).await,
+        0
+    );
+    assert!(
+        stdout(&output).contains("No deployment log to show for api: not started"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        !stderr(&output).contains("api did not finish"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[tokio::test]

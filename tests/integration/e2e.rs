@@ -100,11 +100,20 @@ async fn a_clean_container_environment_gets_every_output_and_never_the_token() {
             "execution-id",
             "result",
             "services",
-            "state"
+            "state",
+            "url",
+            "urls"
         ]
     );
     assert_eq!(outputs["result"], "success");
     assert_eq!(outputs["state"], "DEPLOYED");
+    // The links the mock serves: api (listed first) and web.
+    let app = format!("{}/_mock/app/{}", server.url(), ids::ENVIRONMENT);
+    assert_eq!(outputs["url"], format!("{app}/api"));
+    assert_eq!(
+        outputs["urls"],
+        format!(r#"{{"api":"{app}/api","web":"{app}/web"}}"#)
+    );
     assert_eq!(outputs["execution-id"], format!("{}-42", ids::ENVIRONMENT));
     assert_eq!(outputs["deployment-request-id"], request_id);
     assert!(outputs["console-url"].ends_with(&format!(
@@ -174,9 +183,14 @@ async fn the_gitlab_dotenv_report_reads_back_to_the_same_values() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = std::fs::read_to_string(dir.join("qovery-deploy.env")).unwrap();
     assert!(text.len() < 5 * 1024);
-    let dotenv: BTreeMap<String, String> = dotenvy::from_path_iter(dir.join("qovery-deploy.env"))
-        .unwrap()
-        .map(Result::unwrap)
+    // Read as GitLab reads it (`Ci::ParseDotenvArtifactService`): each line `^(.*?)=(.*)$`, both
+    // parts stripped, no quote processing (a dotenv library would unquote the urls JSON).
+    let dotenv: BTreeMap<String, String> = text
+        .lines()
+        .map(|line| {
+            let (key, value) = line.split_once('=').expect("KEY=value");
+            (key.trim().to_string(), value.trim().to_string())
+        })
         .collect();
     let github = parse_github_output(&std::fs::read_to_string(dir.join("github_output")).unwrap());
     for (name, value) in github.iter().filter(|(n, _)| *n != "services") {
@@ -224,6 +238,205 @@ async fn a_failing_service_exits_1_with_its_state() {
         stderr(&output).contains("deployment failed: api BUILD_ERROR"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn a_failing_service_is_explained_from_its_deployment_log() {
+    let server = mock(Scenario::Fail).await;
+    let dir = temp_dir("e2e-explain");
+    let output = deploy(&server)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    let message =
+        "Cannot build the container image of api: `RUN npm ci --omit=dev` exited with code 1.";
+    let hint = "The build fails in your Dockerfile: run `docker build .` on commit 3f8a1c2e9b7d to reproduce it, fix it and push again.";
+    // In the group: the lines before the error, then the error and its hint.
+    let group: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("::group::api failed (BUILD_ERROR): deployment log"))
+        .take_while(|l| *l != "::endgroup::")
+        .collect();
+    assert!(
+        group
+            .iter()
+            .any(|l| l.contains("npm ERR! ERESOLVE unable to resolve dependency tree")),
+        "{out}"
+    );
+    assert!(
+        group.iter().any(|l| l.ends_with(&format!(
+            "✖ [BuilderDockerCannotBuildContainerImage] {message}"
+        ))),
+        "{out}"
+    );
+    assert!(
+        group.iter().any(|l| l.ends_with(&format!("hint: {hint}"))),
+        "{out}"
+    );
+    // Only api failed: no group for the others.
+    assert_eq!(
+        out.matches("::group::").count(),
+        3,
+        "plan, wait, api's log: {out}"
+    );
+    let logs_url = format!(
+        "/environment/{}/service/{}/deployments/logs/{}-42",
+        ids::ENVIRONMENT,
+        ids::API,
+        ids::ENVIRONMENT
+    );
+    let annotation = out
+        .lines()
+        .find(|l| l.starts_with("::error title=api failed::"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        annotation.contains(&format!(
+            "{message}%0A  hint: {hint}%0A  logs: https://console.qovery.com/"
+        )),
+        "{annotation}"
+    );
+    assert!(annotation.contains(&logs_url), "{annotation}");
+    let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
+    assert!(
+        summary.contains("#### api failed (BUILD\\_ERROR)"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Cannot build the container image of api"),
+        "{summary}"
+    );
+    assert!(summary.contains(&logs_url), "{summary}");
+    // One extra request: the log of our execution.
+    let reads: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/logs"))
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(
+        reads[0].query.as_deref(),
+        Some(format!("version={}-42", ids::ENVIRONMENT).as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_failing_job_is_explained_from_the_log_of_its_own_execution() {
+    let server = mock(Scenario::Fail).await;
+    let output = command(&server.url())
+        .env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_COMMAND", "deploy-job")
+        .env("INPUT_JOBS", "migrate")
+        .env("INPUT_IMAGE-TAG", "2.0.0")
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    assert!(
+        out.contains("== migrate failed (DEPLOYMENT_ERROR): deployment log"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ERROR:  relation \"orders_customer_idx\" already exists"),
+        "{out}"
+    );
+    assert!(
+        stderr(&output)
+            .contains("\n  migrate failed: Job migrate exited with code 1 (event START)."),
+        "{}",
+        stderr(&output)
+    );
+    let reads: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/logs"))
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(
+        reads[0].query.as_deref(),
+        Some(format!("version={}-42", ids::ENVIRONMENT).as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_health_check_reaches_the_service_and_never_sends_the_token() {
+    let server = mock(Scenario::Happy).await;
+    let output = deploy(&server)
+        .env("INPUT_HEALTH-CHECK-PATH", "/healthz")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let seen = server.app_requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].path,
+        format!("/_mock/app/{}/api/healthz", ids::ENVIRONMENT)
+    );
+    assert_eq!(seen[0].authorization, None);
+
+    let server = mock(Scenario::Unhealthy).await;
+    let output = deploy(&server)
+        .env("INPUT_HEALTH-CHECK-PATH", "/healthz")
+        .env("INPUT_TIMEOUT", "6s")
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    assert!(
+        stderr(&output).contains("deployed but not answering")
+            && stderr(&output).contains("last seen: HTTP 503"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        server
+            .app_requests()
+            .iter()
+            .all(|r| r.authorization.is_none())
+    );
+}
+
+#[tokio::test]
+async fn the_mocks_logs_and_links_conform_to_the_spec() {
+    let server = mock(Scenario::Fail).await;
+    let output = deploy(&server).output().unwrap();
+    assert_exit(&output, 1);
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let get = |path: String| {
+        let url = format!("{}{path}", server.url());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("authorization", "Token x")
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let spec = crate::spec::spec();
+    let logs = get(format!(
+        "/environment/{}/logs?version={}-42",
+        ids::ENVIRONMENT,
+        ids::ENVIRONMENT
+    ))
+    .await;
+    assert!(logs.as_array().is_some_and(|l| l.len() > 10), "{logs}");
+    let violations = spec.violations(spec.schema("EnvironmentLogsResponseList"), &logs);
+    assert!(violations.is_empty(), "{violations:#?}");
+    let links = get(format!("/environment/{}/link", ids::ENVIRONMENT)).await;
+    let violations = spec.violations(spec.schema("LinkResponseList"), &links);
+    assert!(violations.is_empty(), "{violations:#?}");
+    // The validator does catch a wrong answer.
+    let wrong = serde_json::json!({"results": [{"service_id": "x", "url": ""}]});
+    assert!(
+        !spec
+            .violations(spec.schema("LinkResponseList"), &wrong)
+            .is_empty()
     );
 }
 

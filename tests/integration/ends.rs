@@ -92,6 +92,35 @@ async fn success_and_failure_end_with_the_same_block() {
 }
 
 #[tokio::test]
+async fn a_failure_explained_from_its_log_ends_with_the_same_block() {
+    let mut failed = ours("DEPLOYMENT_ERROR", "DEPLOYED");
+    failed["applications"][0]["state"] = json!("BUILD_ERROR");
+    let server = qovery(vec![previous_deployed(), failed]).await;
+    accept_deploy(&server).await;
+    let entry = json!({"type": "error", "timestamp": "2026-11-20T10:42:06Z",
+        "details": {"execution_id": format!("{ENV}-42"), "transmitter": {"id": API, "name": "api", "type": "Application"}},
+        "error": {"user_log_message": "npm ci failed", "hint_message": "run it locally"}});
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/logs")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([entry])))
+        .mount(&server)
+        .await;
+    // The service's own error follows the run's, indented: still one `error:` line, last.
+    let log = run(&server, &[("INPUT_APPLICATIONS", "api,web")], &[], 1);
+    let end: Vec<&str> = log.lines().rev().take(4).collect();
+    assert!(
+        end[0].starts_with("    logs: https://console.qovery.com/"),
+        "{log}"
+    );
+    assert_eq!(end[1], "    hint: run it locally", "{log}");
+    assert_eq!(end[2], "  api failed: npm ci failed", "{log}");
+    assert!(
+        end[3].starts_with("error: deployment failed: api BUILD_ERROR"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
 async fn api_refusals_end_with_the_same_block() {
     // 401 in the preflight: nothing listed yet, no table.
     let server = MockServer::start().await;

@@ -6,6 +6,7 @@ mod contract;
 mod deploy;
 mod e2e;
 mod ends;
+mod explain;
 mod hostile;
 mod http;
 mod image;
