@@ -9,7 +9,7 @@
 //!
 //! | sink | function | rule it follows |
 //! |---|---|---|
-//! | a log line (stdout, stderr) | [`log_text`], or [`log_fragment`] + [`defuse_line`] | GitHub's runner reads workflow commands from both streams: a line that starts with `::` after its leading whitespace is trimmed (`ActionCommand.TryParseV2`), or that holds `##[` anywhere (the legacy `TryParse`) |
+//! | a log line (stdout, stderr) | [`log_text`], or [`log_fragment`] / [`log_excerpt`] (a line of an outside log, cut saying how much) + [`defuse_line`] | GitHub's runner reads workflow commands from both streams: a line that starts with `::` after its leading whitespace is trimmed (`ActionCommand.TryParseV2`), or that holds `##[` anywhere (the legacy `TryParse`) |
 //! | workflow command data / property | [`command_data`], [`command_property`] | the runner's escapes: `%` `\r` `\n` (data), also `:` `,` (property); annotations are cut at 4096 characters |
 //! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML, autolink or mention renders; a link only to an `https` URL under the console base |
 //! | `$GITHUB_OUTPUT` value | [`output_value`] (and the heredoc writer in `ci`) | redacted; the heredoc delimiter never occurs in the value |
@@ -222,6 +222,63 @@ pub fn excerpt(redactor: &Redactor, text: &str, max: usize) -> String {
         None => text,
     };
     cut(&inline(&redactor.redact(head)), max).into_owned()
+}
+
+/// One line of an outside log (a deployment log line, or an error message or hint from it):
+/// terminal escape sequences dropped ([`strip_terminal_sequences`]: build logs are full of colours),
+/// then like [`excerpt`] **redacted**, then cut to `max` characters, but the cut says how many
+/// characters it removed (`… (1234 characters cut)`), then [`inline`]-escaped. Only the first
+/// `max + EXCERPT_LOOKAHEAD` characters are redacted and kept; the rest is only counted. What is
+/// composed from it still goes through its sink's function ([`log_text`], [`command_data`],
+/// [`md_block`], …).
+pub fn log_excerpt(redactor: &Redactor, text: &str, max: usize) -> String {
+    // Before redaction: a colour code in the middle of the token must not hide it.
+    let text = strip_terminal_sequences(text);
+    let (head, rest) = match text.char_indices().nth(max + EXCERPT_LOOKAHEAD) {
+        Some((end, _)) => text.split_at(end),
+        None => (text.as_ref(), ""),
+    };
+    let head = redactor.redact(head);
+    let Some((keep, _)) = head.char_indices().nth(max) else {
+        return inline(&head).into_owned();
+    };
+    let cut = head[keep..].chars().count() + rest.chars().count();
+    format!("{}… ({cut} characters cut)", inline(&head[..keep]))
+}
+
+/// `text` without its terminal escape sequences (ECMA-48): CSI (`ESC [ … final byte`, colours
+/// and cursor moves), OSC and the other strings (`ESC ] … BEL` or `ESC \\`, hyperlinks and window
+/// titles), and two-character escapes. Any other control character is left for [`inline`].
+pub fn strip_terminal_sequences(text: &str) -> Cow<'_, str> {
+    if !text.contains('\x1b') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\x1b' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']' | 'P' | 'X' | '^' | '_') => {
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// One line of a log made inert for GitHub's runner: when it would start with `::` once leading
@@ -566,6 +623,45 @@ mod tests {
         assert_eq!(inline("rtl\u{202E}x"), "rtl\\u{202e}x");
         assert_eq!(inline("é 日本 🚀 ::x"), "é 日本 🚀 ::x");
         assert!(matches!(inline("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn log_excerpts_are_redacted_then_cut_saying_how_much() {
+        let r = Redactor::with(TOKEN);
+        assert_eq!(log_excerpt(&r, "short\tline", 50), "short\\tline");
+        assert_eq!(log_excerpt(&r, "abcdef", 3), "abc… (3 characters cut)");
+        // The token straddles the cut: redacted whole before the cut, no fragment left.
+        let line = format!("{}{TOKEN} tail", "x".repeat(20));
+        let out = log_excerpt(&r, &line, 30);
+        assert_eq!(out, format!("{}*** tail", "x".repeat(20)));
+        let out = log_excerpt(&r, &line, 22);
+        assert_eq!(out, format!("{}**… (6 characters cut)", "x".repeat(20)));
+        // A huge line is only counted past the look-ahead.
+        let huge = "é".repeat(EXCERPT_LOOKAHEAD * 3);
+        assert_eq!(
+            log_excerpt(&r, &huge, 10),
+            format!(
+                "{}… ({} characters cut)",
+                "é".repeat(10),
+                huge.chars().count() - 10
+            )
+        );
+        assert_eq!(log_excerpt(&r, "::endgroup::\n", 50), "::endgroup::\\n");
+        // Colours are dropped, even in the middle of the token; other controls are escaped.
+        assert_eq!(
+            log_excerpt(
+                &r,
+                "\u{1b}[1;31mred\u{1b}[0m \u{1b}]8;;https://x\u{7}link\u{1b}]8;;\u{1b}\\ ok\u{7}",
+                50
+            ),
+            "red link ok\\u{7}"
+        );
+        let split = format!("{}\u{1b}[0m{}", &TOKEN[..6], &TOKEN[6..]);
+        assert_eq!(log_excerpt(&r, &split, 50), "***");
+        assert_eq!(
+            strip_terminal_sequences("a\r\n\u{1b}[0Ksection_start:1:x\r\u{1b}[0Kb"),
+            "a\r\nsection_start:1:x\rb"
+        );
     }
 
     #[test]
