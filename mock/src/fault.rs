@@ -347,12 +347,19 @@ pub enum FaultBody {
     /// The normal JSON object's start, then a `"padding"` string that never ends (chunked,
     /// streamed as fast as the client reads, no memory held by the mock).
     Endless,
-    /// The normal JSON with [`HOSTILE_TEXT`] appended to every `name` and `message` string:
+    /// The normal JSON with [`HOSTILE_TEXT`] appended to every `name` and `message` string, and to
+    /// the texts of the deployment log (`safe_message`, `user_log_message`, `hint_message`):
     /// workflow commands, a line of dotenv, Markdown, HTML, variable references and terminal
-    /// escapes, as an API (or a user who names a service) could send them. Ids and states are left
-    /// alone, so the run still works; services are then found by id, not by name.
+    /// escapes, as an API (or a user who names a service) could send them; every `url` and
+    /// `link` gets [`HOSTILE_URL_TEXT`], which keeps it a URL. Ids and states are left alone, so
+    /// the run still works; services are then found by id, not by name.
     Hostile,
 }
+
+/// What [`FaultBody::Hostile`] appends to URLs (a service's link, a log entry's documentation
+/// link): a URL still, with no whitespace, quote or bracket, but a workflow command, a dotenv line
+/// and variable references in its path, query and fragment.
+pub const HOSTILE_URL_TEXT: &str = "/::set-output%20name=result::success%0AQOVERY_RESULT=success?x=$CI_JOB_TOKEN&y=%CI_JOB_TOKEN%#**Result:**";
 
 /// What [`FaultBody::Hostile`] appends to names and messages: everything a CI runner, a Markdown
 /// renderer, GitLab or a terminal would act on (issue 8).

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 
-use crate::fault::{Fault, FaultBody, HOSTILE_TEXT};
+use crate::fault::{Fault, FaultBody, HOSTILE_TEXT, HOSTILE_URL_TEXT};
 
 /// Size of each chunk of a padded body.
 const CHUNK: usize = 64 * 1024;
@@ -146,14 +146,27 @@ async fn reshape(response: Response, body: FaultBody) -> Response {
     Response::from_parts(parts, body)
 }
 
-/// Appends [`HOSTILE_TEXT`] to every `name` and `message` string, at any depth.
+/// The keys whose strings get [`HOSTILE_TEXT`]: names, messages, and the deployment log's texts.
+const HOSTILE_KEYS: [&str; 5] = [
+    "name",
+    "message",
+    "safe_message",
+    "user_log_message",
+    "hint_message",
+];
+
+/// Appends [`HOSTILE_TEXT`] to every string of [`HOSTILE_KEYS`], and [`HOSTILE_URL_TEXT`] to every
+/// `url` and `link`, at any depth.
 fn make_hostile(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, field) in map.iter_mut() {
                 match field {
-                    serde_json::Value::String(text) if key == "name" || key == "message" => {
+                    serde_json::Value::String(text) if HOSTILE_KEYS.contains(&key.as_str()) => {
                         text.push_str(HOSTILE_TEXT);
+                    }
+                    serde_json::Value::String(text) if key == "url" || key == "link" => {
+                        text.push_str(HOSTILE_URL_TEXT);
                     }
                     other => make_hostile(other),
                 }
@@ -219,5 +232,41 @@ mod tests {
         assert_eq!(close(padding_prefix(b"{}"))["padding"], "xx");
         assert_eq!(close(padding_prefix(b""))["padding"], "xx");
         assert_eq!(close(padding_prefix(b"[1]"))["padding"], "xx");
+    }
+
+    #[test]
+    fn hostile_text_reaches_names_messages_log_texts_and_urls() {
+        let mut value = serde_json::json!({"results": [
+            {"id": "i", "name": "api", "state": "DEPLOYED", "url": "https://a.example"},
+            {"message": {"safe_message": "line"}, "error": {"user_log_message": "m",
+             "hint_message": "h", "link": "https://docs.example", "tag": "T"}}
+        ]});
+        make_hostile(&mut value);
+        let items = &value["results"];
+        assert_eq!(items[0]["name"], format!("api{HOSTILE_TEXT}"));
+        assert_eq!(items[0]["id"], "i");
+        assert_eq!(items[0]["state"], "DEPLOYED");
+        assert_eq!(
+            items[0]["url"],
+            format!("https://a.example{HOSTILE_URL_TEXT}")
+        );
+        assert_eq!(
+            items[1]["message"]["safe_message"],
+            format!("line{HOSTILE_TEXT}")
+        );
+        assert_eq!(
+            items[1]["error"]["user_log_message"],
+            format!("m{HOSTILE_TEXT}")
+        );
+        assert_eq!(
+            items[1]["error"]["hint_message"],
+            format!("h{HOSTILE_TEXT}")
+        );
+        assert_eq!(items[1]["error"]["tag"], "T");
+        assert_eq!(
+            items[1]["error"]["link"],
+            format!("https://docs.example{HOSTILE_URL_TEXT}")
+        );
+        assert!(!HOSTILE_URL_TEXT.contains([' ', '\n', '"', '<', '>', '[', ']', '`', '|']));
     }
 }

@@ -41,7 +41,8 @@ mod validate;
 
 pub use environments::MockEnvironment;
 pub use fault::{
-    Endpoint, Fault, FaultBody, HOSTILE_TEXT, HeaderTemplate, PRESETS, ParseFaultError, Preset,
+    Endpoint, Fault, FaultBody, HOSTILE_TEXT, HOSTILE_URL_TEXT, HeaderTemplate, PRESETS,
+    ParseFaultError, Preset,
 };
 pub use fixtures::{DEMO_TOKEN, ids};
 pub use record::RecordedRequest;
