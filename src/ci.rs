@@ -17,13 +17,15 @@ use anyhow::Context;
 use crate::inputs::Invocation;
 use crate::neutral::{
     self, Redactor, command_data, command_property, defuse_line, dotenv_value, escape_data,
-    escape_property, log_fragment, log_text, md_block, md_code, md_link, output_value,
+    log_fragment, log_text, md_block, md_code, md_link, output_value,
 };
 use crate::report::{PreviewReport, Report, RunResult, ServiceFailure};
 
 /// The most `::error title=<service> failed::` annotations one run writes (GitHub shows at most
 /// 10 error annotations per step).
 const MAX_SERVICE_ANNOTATIONS: usize = 5;
+/// Characters of a service's name in the title of its annotation.
+const SERVICE_TITLE_CHARS: usize = 100;
 
 /// GitLab accepts a dotenv report only when it is strictly smaller than this many bytes
 /// (`artifact.file.size < 5.kilobytes` in its `ParseDotenvArtifactService`): at most 5119.
@@ -116,10 +118,6 @@ impl Ci {
         &self.redactor
     }
 
-    fn redact(&self, text: &str) -> String {
-        self.redactor.redact(text).into_owned()
-    }
-
     /// Lets the summary link to URLs under `base` (the `console-url` input), and only there.
     pub fn trust_links_under(&mut self, base: &str) {
         self.link_base = Some(base.trim_end_matches('/').to_string());
@@ -170,51 +168,23 @@ impl Ci {
             log_text(&self.redactor, text)
         );
         if self.github {
-            println!(
-                "::error title={}::{}",
-                command_property(&self.redactor, title),
-                command_data(&self.redactor, text)
-            );
+            println!("{}", annotation(&self.redactor, title, text));
         }
     }
 
     /// One service's failure, under the run's error: an annotation titled `title` on GitHub (the
     /// runner shows it in the log too), indented lines on stderr elsewhere (`  <title>: <text>`,
-    /// its other lines indented once more). Its text comes from the API: on GitHub it is only ever
-    /// the data of that one workflow command, escaped, never a line of its own that the runner
-    /// could read as a command.
-    pub fn titled_error(&self, title: &str, text: &str) {
-        let (title, text) = (self.redact(title), self.redact(text));
+    /// its other lines indented once more). `title` and `text` go through
+    /// [`neutral::command_property`] and [`neutral::command_data`] (on GitHub the API's text is only
+    /// ever the data of that one workflow command), or [`neutral::log_text`]; escape outside
+    /// fragments with [`neutral::inline`] before composing them.
+    pub fn service_error(&self, title: &str, text: &str) {
         if self.github {
-            println!(
-                "::error title={}::{}",
-                escape_property(&title),
-                escape_data(&text)
-            );
+            println!("{}", annotation(&self.redactor, title, text));
         } else {
-            let mut lines = text.lines();
-            eprintln!("  {title}: {}", lines.next().unwrap_or_default());
-            for line in lines {
+            for line in log_text(&self.redactor, &format!("{title}: {text}")).lines() {
                 eprintln!("  {line}");
             }
-        }
-    }
-
-    /// A log line that carries outside text (a service name, a URL): printable, redacted, and on
-    /// GitHub never a workflow command: a line the runner could read as one (starting with `::`,
-    /// or holding the legacy `##[` marker anywhere) is printed inside `::stop-commands::`.
-    pub fn outside_line(&self, text: &str) {
-        println!("{}", self.outside_text(text));
-    }
-
-    /// What [`Ci::outside_line`] prints (one or three lines).
-    fn outside_text(&self, text: &str) -> String {
-        let text = self.redact(&printable(text));
-        if self.github && (text.trim_start().starts_with("::") || text.contains("##[")) {
-            let token = stop_token(std::slice::from_ref(&text));
-            format!("::stop-commands::{token}\n{text}\n::{token}::")
-        } else {
-            text
         }
     }
 
@@ -246,25 +216,14 @@ impl Ci {
         self.open_section = Some(String::new());
     }
 
-    /// Prints outside text (log lines from the API) in a folded section titled `title`, each line
-    /// behind a `│` gutter, made [`printable`] and redacted. On GitHub the lines sit between
-    /// `::stop-commands::` and its resume token, so no workflow command in them (`::add-mask::`,
-    /// `##[error]`, anywhere on a line) is ever run; the token is one the lines do not contain.
-    pub fn untrusted_block(&mut self, title: &str, lines: &[String]) {
+    /// Prints lines of an outside log (a deployment log, made into lines by
+    /// [`neutral::log_excerpt`]) in a folded section titled `title`, each behind a `│` gutter and
+    /// through [`neutral::log_text`]: redacted, escaped, and never a workflow command, so no line can
+    /// close the group early (`::endgroup::`), mask, set an output or stop the commands.
+    pub fn log_block(&mut self, title: &str, lines: &[String]) {
         self.open(title, true);
-        let lines: Vec<String> = lines
-            .iter()
-            .map(|line| format!("  │ {}", self.redact(&printable(line))))
-            .collect();
-        let token = self.github.then(|| stop_token(&lines));
-        if let Some(token) = &token {
-            println!("::stop-commands::{token}");
-        }
-        for line in &lines {
-            println!("{line}");
-        }
-        if let Some(token) = &token {
-            println!("::{token}::");
+        if !lines.is_empty() {
+            println!("{}", log_block_lines(&self.redactor, lines));
         }
         self.end_section();
     }
@@ -425,7 +384,7 @@ impl Ci {
         ));
         if let Some(preview) = &report.preview {
             for line in preview_lines(preview, &report.urls) {
-                self.outside_line(&line);
+                self.line(&line);
             }
         }
         if let Some(url) = &report.console_url {
@@ -437,80 +396,34 @@ impl Ci {
         // Each failing service's first error, hint and logs link, under the run's error: an
         // annotation of its own on GitHub (at most 10 per step show), indented lines elsewhere.
         for failure in report.failures.iter().take(MAX_SERVICE_ANNOTATIONS) {
-            self.titled_error(
-                &format!("{} {}", failure.service, failure.verdict),
+            // The name cut (after redaction) so that the verdict is always in the title.
+            let name = neutral::excerpt(&self.redactor, &failure.service, SERVICE_TITLE_CHARS);
+            self.service_error(
+                &format!("{name} {}", failure.verdict),
                 &failure_annotation(failure),
             );
         }
     }
 }
 
-/// A `::stop-commands::` token that none of `lines` contains, in any case (the runner compares
-/// command names case-insensitively). It need not be secret: only its absence from the text
-/// matters, as for the `$GITHUB_OUTPUT` delimiters.
-fn stop_token(lines: &[String]) -> String {
-    let lowered: Vec<String> = lines.iter().map(|l| l.to_lowercase()).collect();
-    (0u32..)
-        .map(|n| format!("qovery-deploy-{}-{n}", std::process::id()))
-        .find(|token| !lowered.iter().any(|l| l.contains(token.as_str())))
-        .expect("some token is absent from finite lines")
+/// The `::error title=TITLE::TEXT` annotation: the title through [`neutral::command_property`],
+/// the text through [`neutral::command_data`] (redacted, escaped, cut): one line, one command.
+pub fn annotation(redactor: &Redactor, title: &str, text: &str) -> String {
+    format!(
+        "::error title={}::{}",
+        command_property(redactor, title),
+        command_data(redactor, text)
+    )
 }
 
-/// Outside text (an API answer, a log line) made printable on one line: ANSI escape sequences,
-/// control characters (C0, DEL, C1) and bidirectional overrides removed, tabs as spaces, line
-/// breaks as spaces. Every printer of outside text goes through it, so a log line can neither
-/// recolour the terminal, nor open a GitLab section, nor disguise what it says.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\x1b' => skip_escape(&mut chars),
-            '\t' | '\n' | '\r' => {
-                if !out.ends_with(' ') {
-                    out.push(' ');
-                }
-            }
-            c if c.is_control() => {}
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Skips the rest of an escape sequence after ESC: CSI (`ESC [ … final`), OSC and other strings
-/// (`ESC ] … BEL` or `ESC \\`), or a single character.
-fn skip_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.next() {
-        Some('[') => {
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    break;
-                }
-            }
-        }
-        Some(']' | 'P' | 'X' | '^' | '_') => {
-            while let Some(c) = chars.next() {
-                if c == '\u{7}' || (c == '\x1b' && chars.next_if_eq(&'\\').is_some()) {
-                    break;
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `text` cut to `max` characters, saying how many were cut.
-pub fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((end, _)) => format!(
-            "{}… ({} characters cut)",
-            &text[..end],
-            text.chars().count() - max
-        ),
-    }
+/// The body of [`Ci::log_block`]: each line behind a `│` gutter, through [`neutral::log_text`]
+/// (redacted, escaped, defused), joined with `\n`. No line of it starts a workflow command.
+pub fn log_block_lines(redactor: &Redactor, lines: &[String]) -> String {
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|line| log_text(redactor, &format!("  │ {line}")))
+        .collect();
+    lines.join("\n")
 }
 
 /// The preview environment in the closing lines: its name, id, whether this run made it, and
@@ -772,7 +685,7 @@ pub fn summary_markdown(
     if let Some(reason) = &report.reason {
         let _ = writeln!(md, "{}", md_block(redactor, reason, NOTE_MAX_CHARS));
     }
-    failures_markdown(&mut md, &report.failures);
+    failures_markdown(&mut md, &report.failures, redactor, console_base);
     if !report.services.is_empty() {
         let column = if report.services.iter().any(|s| s.stage.is_some()) {
             "Stage"
@@ -843,10 +756,8 @@ pub fn summary_markdown(
             "\n**Preview environment:** {}{how}",
             code(&preview.environment_name)
         );
-        for (name, url) in &report.urls {
-            // An autolink shows the address it goes to; anything but a plain https URL is code.
-            let target = neutral::md_autolink(redactor, url).unwrap_or_else(|| code(url));
-            let _ = write!(md, " · {} {target}", code(name));
+        for link in service_links(report, redactor) {
+            let _ = write!(md, " · {link}");
         }
         md.push('\n');
     }
@@ -864,44 +775,54 @@ pub fn summary_markdown(
         }
     }
     if report.preview.is_none() && !report.urls.is_empty() {
-        let links: Vec<String> = report
-            .urls
-            .iter()
-            .map(|(name, url)| md_url_link(name, url))
-            .collect();
-        let _ = writeln!(md, "\n**Links:** {}", links.join(" · "));
+        let links = service_links(report, redactor).join(" · ");
+        let _ = writeln!(md, "\n**Links:** {links}");
     }
     md.push('\n');
     md
 }
 
-/// Outside text as Markdown that shows it literally: printable, on one line, every ASCII
-/// punctuation character backslash-escaped (CommonMark allows that for all of them), so no link,
-/// image, HTML tag or table cell can be made of it.
-fn md_text(text: &str) -> String {
-    let mut out = String::new();
-    for c in printable(text).chars() {
-        if c.is_ascii_punctuation() {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+/// Where the services answer, for the summary: `` `name` <https://…> `` per service. An autolink
+/// shows the address it goes to ([`neutral::md_autolink`]); anything but a plain https URL is code.
+fn service_links(report: &Report, redactor: &Redactor) -> Vec<String> {
+    let code = |text: &str| md_code(redactor, text, CELL_MAX_CHARS);
+    report
+        .urls
+        .iter()
+        .map(|(name, url)| {
+            let target = neutral::md_autolink(redactor, url).unwrap_or_else(|| code(url));
+            format!("{} {target}", code(name))
+        })
+        .collect()
 }
 
-/// A Markdown link to an http(s) URL we validated: the destination in `<…>` (a validated URL has
-/// no space, `<` or `>`).
-fn md_url_link(label: &str, url: &str) -> String {
-    format!("[{}](<{url}>)", md_text(label))
+/// Qovery's documentation sites: a failure's documentation link is a link only under one of them.
+const DOCS_BASES: [&str; 2] = ["https://www.qovery.com/docs", "https://hub.qovery.com/docs"];
+/// Characters of a failure's message (a fenced block) and hint (a code span) in the summary.
+const MESSAGE_MAX_CHARS: usize = 2000;
+
+/// `[label](url)` when `url` is under one of `bases` and redaction leaves it whole
+/// ([`neutral::md_link`]), else `label: `url`` (a code span).
+fn md_link_under(redactor: &Redactor, label: &str, url: &str, bases: &[&str]) -> String {
+    let link = bases
+        .iter()
+        .filter(|_| output_value(redactor, url) == url)
+        .find_map(|base| md_link(label, url, base));
+    link.unwrap_or_else(|| format!("{label}: {}", md_code(redactor, url, CELL_MAX_CHARS)))
 }
 
-/// The `::error title=<service> failed::` text of one failure: its message, hint and logs link.
+/// The `::error title=<service> failed::` text of one failure: its message, hint and links. The
+/// message and hint are [`neutral::log_excerpt`]s already; the state is escaped here; the whole
+/// goes through the sink's own function ([`Ci::service_error`]).
 pub fn failure_annotation(failure: &ServiceFailure) -> String {
     let mut text = failure
         .message
         .clone()
         .unwrap_or_else(|| match &failure.state {
-            Some(state) => format!("{state}; the deployment log gives no error message"),
+            Some(state) => format!(
+                "{}; the deployment log gives no error message",
+                neutral::inline(state)
+            ),
             None => "the deployment log gives no error message".to_string(),
         });
     if let Some(hint) = &failure.hint {
@@ -916,43 +837,71 @@ pub fn failure_annotation(failure: &ServiceFailure) -> String {
     text
 }
 
-/// The summary's account of the failures: per service, its first error, hint and links.
-fn failures_markdown(md: &mut String, failures: &[ServiceFailure]) {
-    for failure in failures {
+/// The summary's account of the failures, under a heading of our own: per service, its name and
+/// state (code spans), a link to its deployment logs (only under `console_base`), its first error
+/// (a fenced block), hint (a code span) and documentation link (only under [`DOCS_BASES`]). No
+/// text from the log can make a heading, a link, HTML or a table of it.
+fn failures_markdown(
+    md: &mut String,
+    failures: &[ServiceFailure],
+    redactor: &Redactor,
+    console_base: Option<&str>,
+) {
+    if failures.is_empty() {
+        return;
+    }
+    md.push_str("#### Why it failed\n\n");
+    let code = |text: &str| md_code(redactor, text, CELL_MAX_CHARS);
+    for (i, failure) in failures.iter().enumerate() {
+        if md.len() > SUMMARY_BUDGET / 2 {
+            let _ = writeln!(
+                md,
+                "{} more failing service(s) not shown\n",
+                failures.len() - i
+            );
+            break;
+        }
+        let icon = if failure.verdict == "failed" {
+            "❌"
+        } else {
+            "⏱️"
+        };
         let state = failure
             .state
             .as_deref()
-            .map(|s| format!(" ({})", md_text(s)))
+            .map(|s| format!(", state {}", code(s)))
+            .unwrap_or_default();
+        let logs = failure
+            .logs_url
+            .as_deref()
+            .map(|url| {
+                let bases: Vec<&str> = console_base.into_iter().collect();
+                format!(
+                    " · {}",
+                    md_link_under(redactor, "Deployment logs", url, &bases)
+                )
+            })
             .unwrap_or_default();
         let _ = writeln!(
             md,
-            "#### {} {}{state}\n",
-            md_text(&failure.service),
+            "{icon} {} {}{state}{logs}\n",
+            code(&failure.service),
             failure.verdict
         );
         if let Some(message) = &failure.message {
-            let _ = writeln!(md, "> {}\n>", md_text(message));
+            let _ = writeln!(md, "{}", md_block(redactor, message, MESSAGE_MAX_CHARS));
         }
         if let Some(hint) = &failure.hint {
-            let _ = writeln!(md, "> **Hint:** {}\n", md_text(hint));
-        } else if failure.message.is_some() {
-            md.push('\n');
-        }
-        let mut links = Vec::new();
-        if let Some(url) = &failure.logs_url {
-            links.push(md_url_link(
-                &format!("Deployment logs of {}", failure.service),
-                url,
-            ));
+            let hint = md_code(redactor, hint, MESSAGE_MAX_CHARS);
+            let _ = writeln!(md, "**Hint:** {hint}\n");
         }
         if let Some(url) = &failure.docs {
-            links.push(md_url_link("Qovery documentation", url));
-        }
-        if !links.is_empty() {
-            let _ = writeln!(md, "{}\n", links.join(" · "));
+            let docs = md_link_under(redactor, "Documentation", url, &DOCS_BASES);
+            let _ = writeln!(md, "{docs}\n");
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1033,7 +982,7 @@ mod tests {
                 let text = dotenv(&r.outputs(), &r, &Redactor::new());
                 assert!(text.len() < DOTENV_LIMIT, "{}", text.len());
                 assert!(text.contains("QOVERY_RESULT=success\n"));
-                assert_eq!(text.lines().count(), 7);
+                assert_eq!(text.lines().count(), 9);
                 closest = closest.max(text.len());
             }
         }
@@ -1044,84 +993,98 @@ mod tests {
     }
 
     #[test]
-    fn outside_text_is_printable_and_inert() {
-        assert_eq!(
-            printable("\u{1b}[1;31mred\u{1b}[0m\u{1b}]8;;https://x\u{7}link\u{1b}]8;;\u{7} ok"),
-            "redlink ok"
-        );
-        assert_eq!(
-            printable("a\r\n\u{1b}[0Ksection_start:1:x\r\u{1b}[0Kb"),
-            "a section_start:1:x b"
-        );
-        assert_eq!(printable("tab\there\u{7f}\u{85}\u{202e}rev"), "tab hererev");
-        assert_eq!(clip("abcdef", 3), "abc… (3 characters cut)");
-        assert_eq!(clip("abc", 3), "abc");
-        let taken = vec![format!("x QOVERY-DEPLOY-{}-0 y", std::process::id())];
-        assert_eq!(
-            stop_token(&taken),
-            format!("qovery-deploy-{}-1", std::process::id())
-        );
-    }
-
-    #[test]
-    fn an_outside_line_is_never_a_workflow_command() {
-        let start = Instant::now();
-        let github = Ci::detect(
-            &crate::inputs::tests::invocation(&[("GITHUB_ACTIONS", "true")], &[]),
-            start,
-        );
-        let token = format!("qovery-deploy-{}-0", std::process::id());
-        assert_eq!(
-            github.outside_text("::add-mask::x\u{1b}[0m: no entry"),
-            format!("::stop-commands::{token}\n::add-mask::x: no entry\n::{token}::")
-        );
-        assert!(
-            github
-                .outside_text("api ##[error]x")
-                .starts_with("::stop-commands::")
-        );
-        assert_eq!(
-            github.outside_text("url: https://a.example"),
-            "url: https://a.example"
-        );
-        let plain = Ci::detect(&crate::inputs::tests::invocation(&[], &[]), start);
-        assert_eq!(plain.outside_text("::add-mask::x"), "::add-mask::x");
-    }
-
-    #[test]
-    fn markdown_shows_outside_text_literally() {
-        assert_eq!(
-            md_text("[x](javascript:1) <b>|*_`\n"),
-            "\\[x\\]\\(javascript\\:1\\) \\<b\\>\\|\\*\\_\\` "
+    fn failures_in_the_summary_are_code_and_link_only_where_expected() {
+        let console = "https://console.qovery.com";
+        let logs = format!(
+            "{console}/organization/o/project/p/environment/e/service/s/deployments/logs/x-1"
         );
         let mut r = report(1);
         r.result = RunResult::Failure;
-        r.failures = vec![ServiceFailure {
-            service: "api".into(),
-            verdict: "failed",
-            state: Some("BUILD_ERROR".into()),
-            message: Some("npm ci failed <img src=x>".into()),
-            hint: Some("run it locally".into()),
-            docs: Some("https://www.qovery.com/docs".into()),
-            logs_url: Some("https://console.example/logs".into()),
-        }];
+        r.failures = vec![
+            ServiceFailure {
+                service: "api".into(),
+                verdict: "failed",
+                state: Some("BUILD_ERROR".into()),
+                message: Some("npm ci failed <img src=x> [x](https://evil.example)".into()),
+                hint: Some("run it **locally**".into()),
+                docs: Some("https://www.qovery.com/docs/".into()),
+                logs_url: Some(logs.clone()),
+            },
+            ServiceFailure {
+                service: "# web\n::endgroup::".into(),
+                verdict: "did not finish",
+                state: None,
+                message: Some("```\n# Result: success".into()),
+                hint: None,
+                docs: Some("https://evil.example/docs".into()),
+                logs_url: Some("https://evil.example/logs".into()),
+            },
+        ];
         r.urls.push(("web".into(), "https://web.example".into()));
-        let md = summary_markdown(&r, &Redactor::new(), None);
-        assert!(md.contains("#### api failed (BUILD\\_ERROR)"), "{md}");
-        assert!(md.contains("> npm ci failed \\<img src\\=x\\>"), "{md}");
-        assert!(md.contains("> **Hint:** run it locally"), "{md}");
+        r.urls.push(("api".into(), "http://127.0.0.1:1/api".into()));
+        let md = summary_markdown(&r, &Redactor::new(), Some(console));
+        assert!(md.contains("#### Why it failed\n"), "{md}");
         assert!(
-            md.contains("[Deployment logs of api](<https://console.example/logs>)"),
+            md.contains(&format!(
+                "❌ `api` failed, state `BUILD_ERROR` · [Deployment logs]({logs})\n"
+            )),
             "{md}"
         );
         assert!(
-            md.contains("**Links:** [web](<https://web.example>)"),
+            md.contains("```text\nnpm ci failed <img src=x> [x](https://evil.example)\n```"),
             "{md}"
+        );
+        assert!(md.contains("**Hint:** `run it **locally**`"), "{md}");
+        assert!(
+            md.contains("[Documentation](https://www.qovery.com/docs/)"),
+            "{md}"
+        );
+        // Not under the expected bases: shown, never linked.
+        assert!(
+            md.contains("⏱️ `# web\\n::endgroup::` did not finish · Deployment logs: `https://evil.example/logs`"),
+            "{md}"
+        );
+        assert!(
+            md.contains("Documentation: `https://evil.example/docs`"),
+            "{md}"
+        );
+        assert!(
+            md.contains("````text\n```\n# Result: success\n````"),
+            "{md}"
+        );
+        assert!(
+            md.contains("**Links:** `web` <https://web.example> · `api` `http://127.0.0.1:1/api`"),
+            "{md}"
+        );
+        // Read as GitHub renders it: our two headings, our three links (the logs, the
+        // documentation, the autolink of web), no HTML.
+        use pulldown_cmark::{Event, Parser, Tag};
+        let events: Vec<Event<'_>> = Parser::new(&md).collect();
+        let count = |f: &dyn Fn(&Event<'_>) -> bool| events.iter().filter(|e| f(e)).count();
+        assert_eq!(
+            count(&|e| matches!(e, Event::Start(Tag::Heading { .. }))),
+            2
+        );
+        assert_eq!(count(&|e| matches!(e, Event::Start(Tag::Link { .. }))), 3);
+        assert_eq!(
+            count(&|e| matches!(e, Event::Html(_) | Event::InlineHtml(_))),
+            0
         );
         let note = failure_annotation(&r.failures[0]);
         assert_eq!(
             note,
-            "npm ci failed <img src=x>\n  hint: run it locally\n  logs: https://console.example/logs\n  docs: https://www.qovery.com/docs"
+            format!(
+                "npm ci failed <img src=x> [x](https://evil.example)\n  hint: run it **locally**\n  logs: {logs}\n  docs: https://www.qovery.com/docs/"
+            )
+        );
+        // Without a message, the state says what is known, escaped.
+        let mut bare = r.failures[0].clone();
+        bare.message = None;
+        bare.hint = None;
+        bare.state = Some("ERROR\n::set-output name=result::success".into());
+        assert!(
+            failure_annotation(&bare)
+                .starts_with("ERROR\\n::set-output name=result::success; the deployment log gives no error message\n  logs: "),
         );
     }
 

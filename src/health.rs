@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
-use crate::ci::{Ci, clip, printable};
+use crate::ci::Ci;
 use crate::links::Links;
+use crate::neutral::{self, Redactor};
 use crate::report::{Report, RunResult};
 use crate::signal::Shutdown;
 
@@ -60,8 +61,9 @@ fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
-/// What a failed attempt saw, in a few words.
-fn describe(error: &reqwest::Error) -> String {
+/// What a failed attempt saw, in a few words: redacted, then cut, then escaped
+/// ([`neutral::excerpt`]).
+fn describe(error: &reqwest::Error, redactor: &Redactor) -> String {
     if error.is_timeout() {
         return "no answer in time".to_string();
     }
@@ -72,7 +74,7 @@ fn describe(error: &reqwest::Error) -> String {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    clip(&printable(&message), 300)
+    neutral::excerpt(redactor, &message, 300)
 }
 
 /// Sends `GET url` until a 2xx, the deadline, [`MAX_ATTEMPTS`] or a signal. Prints a line when
@@ -112,7 +114,7 @@ pub async fn check(url: &str, deadline: Instant, shutdown: &mut Shutdown, ci: &C
                 };
             }
             Ok(Ok(response)) => format!("HTTP {}", response.status().as_u16()),
-            Ok(Err(error)) => describe(&error),
+            Ok(Err(error)) => describe(&error, ci.redactor()),
         };
         if seen != last {
             ci.progress(&format!("health: {url} answered {seen}"));

@@ -12,13 +12,18 @@
 //! out), then the API's order. A link that is not a plain http(s) URL ([`Link::web_url`]: no
 //! whitespace, quotes, brackets, backticks or `|`, at most 2048 bytes), has no host or carries
 //! credentials is outside text gone wrong: it is left out and named in a warning.
+//!
+//! Service names stay as the API wrote them in `urls` (step outputs are data; the JSON encoding
+//! keeps them on one line), and every sink neutralises them ([`crate::neutral`]): the log lines
+//! here escape them with [`neutral::inline`] before composing.
 
 use reqwest::Url;
 
 use crate::api::Client;
 use crate::api::types::{Link, ServiceInfo, plain_web_url};
-use crate::ci::{Ci, clip, printable};
+use crate::ci::Ci;
 use crate::extra::{self, Skipped};
+use crate::neutral;
 use crate::plan::Target;
 use crate::report::Report;
 use crate::signal::Shutdown;
@@ -30,8 +35,8 @@ pub struct Links {
     pub url: Option<String>,
     /// The `urls` output: `(service name, URL)`, in the order described in the module docs.
     pub urls: Vec<(String, String)>,
-    /// Links left out, as `service: why` (printable).
-    pub rejected: Vec<String>,
+    /// Links left out: the service's name (as the API wrote it) and why.
+    pub rejected: Vec<(String, &'static str)>,
 }
 
 /// `raw` (trimmed) when it is a plain http(s) URL with a host and no credentials: fit to print,
@@ -69,7 +74,7 @@ pub fn pick(links: &[Link], services: &[ServiceInfo], targets: &[Target]) -> Lin
         let url = match valid_url(raw) {
             Ok(url) => url,
             Err(why) => {
-                rejected.push(format!("{}: {why}", printable(&clip(&name_of(id), 64))));
+                rejected.push((name_of(id), why));
                 continue;
             }
         };
@@ -108,7 +113,7 @@ pub fn pick(links: &[Link], services: &[ServiceInfo], targets: &[Target]) -> Lin
         url: targets.iter().find_map(|t| url_of(&t.id)),
         urls: ordered
             .into_iter()
-            .map(|(id, _, url)| (printable(&name_of(id)), url.to_string()))
+            .map(|(id, _, url)| (name_of(id), url.to_string()))
             .collect(),
         rejected,
     }
@@ -148,21 +153,23 @@ pub async fn publish(
         }
     };
     let links = pick(&links, services, targets);
-    for rejected in &links.rejected {
-        ci.warning(&format!("ignoring the link of service {rejected}"));
+    for (name, why) in &links.rejected {
+        // Redacted, then cut, then escaped: a name is no reason for a long warning.
+        let name = neutral::excerpt(ci.redactor(), name, 64);
+        ci.warning(&format!("ignoring the link of service {name}: {why}"));
     }
     report.url.clone_from(&links.url);
     report.urls.clone_from(&links.urls);
     if let Some(url) = &links.url {
-        ci.outside_line(&format!("url: {url}"));
+        ci.line(&format!("url: {}", neutral::inline(url)));
     }
     if links.urls.len() > 1 {
         let all: Vec<String> = links
             .urls
             .iter()
-            .map(|(name, url)| format!("{name} {url}"))
+            .map(|(name, url)| format!("{} {}", neutral::inline(name), neutral::inline(url)))
             .collect();
-        ci.outside_line(&format!("links: {}", all.join(", ")));
+        ci.line(&format!("links: {}", all.join(", ")));
     }
     Some(links)
 }
@@ -259,12 +266,13 @@ mod tests {
         assert_eq!(picked.url.as_deref(), Some("https://ok.example/x"));
         assert_eq!(picked.urls.len(), 1);
         assert_eq!(picked.rejected.len(), 6, "{:?}", picked.rejected);
-        assert!(picked.rejected[0].starts_with("a: not a plain http(s) URL"));
+        assert_eq!(picked.rejected[0].0, "a");
+        assert!(picked.rejected[0].1.starts_with("not a plain http(s) URL"));
         assert!(
             picked
                 .rejected
                 .iter()
-                .any(|r| r == "d: carries credentials")
+                .any(|r| *r == ("d".to_string(), "carries credentials"))
         );
         assert!(valid_url(&format!("https://x.example/{}", "a".repeat(2100))).is_err());
     }

@@ -10,18 +10,23 @@
 //! (`transmitter.type: Environment`) stand in. Entries of another execution are left out. The
 //! entries are put in time order when every timestamp reads as RFC 3339, else kept in the API's.
 //!
-//! Log text is outside text: every line is made [`printable`], cut at [`LINE_CHARS`], printed
-//! behind [`Ci::untrusted_block`] (no workflow command in it runs), and the run prints at most
-//! [`MAX_PRINTED_LINES`] lines of it, saying how many were cut. Reading the log is an extra
-//! ([`crate::extra`]): when it fails, one line says so and the exit code stays the deployment's.
+//! Log text is outside text: every line, message and hint is redacted first, then cut (at
+//! [`LINE_CHARS`], [`MESSAGE_CHARS`]) saying how much was cut, then escaped, by
+//! [`neutral::log_excerpt`]; the lines are printed by [`Ci::log_block`] (no line can start a
+//! workflow command or close the group) and the failures by the sinks of [`crate::ci`], each
+//! through [`crate::neutral`]. The run prints at most [`MAX_PRINTED_LINES`] lines of it, saying
+//! how many were cut. Ids go into console links only once [`ids`] has checked their shape.
+//! Reading the log is an extra ([`crate::extra`]): when it fails, one line says so and the exit
+//! code stays the deployment's.
 
-use crate::api::Client;
 use crate::api::types::LogEntry;
-use crate::ci::{Ci, clip, printable};
+use crate::api::{Client, ids};
+use crate::ci::Ci;
 use crate::console::Console;
 use crate::extra::{self, Skipped};
 use crate::inputs::Config;
 use crate::links::valid_url;
+use crate::neutral::{self, Redactor};
 use crate::report::{Report, RunResult, ServiceFailure};
 use crate::signal::Shutdown;
 
@@ -33,7 +38,7 @@ pub const MAX_ERRORS: usize = 10;
 pub const MAX_PRINTED_LINES: usize = 2000;
 /// The longest error message and hint in the annotation and the summary, in characters (GitHub
 /// cuts an annotation at 4096).
-const MESSAGE_CHARS: usize = 1000;
+pub const MESSAGE_CHARS: usize = 1000;
 
 /// A listed service that did not succeed: what the log is searched for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +54,7 @@ pub struct Failing {
     pub execution: Option<String>,
 }
 
-/// One error entry, printable.
+/// One error entry: every text a [`neutral::log_excerpt`] (redacted, cut, on one line).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorEntry {
     pub time: Option<String>,
@@ -63,7 +68,8 @@ pub struct ErrorEntry {
 /// One failing service's part of the log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Excerpt {
-    /// The last lines before its first error (all of its lines when it has none), printable.
+    /// The last lines before its first error (all of its lines when it has none), each a
+    /// [`neutral::log_excerpt`].
     pub before: Vec<String>,
     /// Earlier lines not shown (beyond `log-lines`).
     pub omitted: usize,
@@ -214,22 +220,23 @@ pub fn of_execution(entry: &LogEntry, execution_id: &str) -> bool {
         .is_none_or(|e| e.eq_ignore_ascii_case(execution_id))
 }
 
-/// Outside text as printable lines, each cut at [`LINE_CHARS`].
-fn text_lines(text: &str) -> impl Iterator<Item = String> + '_ {
+/// Outside text as lines, each redacted, cut at [`LINE_CHARS`] and escaped
+/// ([`neutral::log_excerpt`]); blank lines left out.
+fn text_lines<'a>(redactor: &'a Redactor, text: &'a str) -> impl Iterator<Item = String> + 'a {
     text.lines()
-        .map(|line| clip(&printable(line), LINE_CHARS))
+        .map(|line| neutral::log_excerpt(redactor, line, LINE_CHARS))
         .filter(|line| !line.trim().is_empty())
 }
 
-/// The plain lines of one entry, `HH:MM:SS ` first when its time is known.
-fn entry_lines(entry: &LogEntry) -> Vec<String> {
+/// The lines of one entry, `HH:MM:SS ` first when its time is known.
+fn entry_lines(entry: &LogEntry, redactor: &Redactor) -> Vec<String> {
     let text = entry
         .message
         .as_ref()
         .and_then(|m| m.safe_message.as_deref())
         .unwrap_or_default();
     let time = time_of_day(entry);
-    text_lines(text)
+    text_lines(redactor, text)
         .map(|line| match &time {
             Some(time) => format!("{time} {line}"),
             None => line,
@@ -237,12 +244,13 @@ fn entry_lines(entry: &LogEntry) -> Vec<String> {
         .collect()
 }
 
-fn error_entry(entry: &LogEntry) -> ErrorEntry {
+fn error_entry(entry: &LogEntry, redactor: &Redactor) -> ErrorEntry {
     let error = entry.error.clone().unwrap_or_default();
-    let field = |text: Option<&str>| {
-        text.map(|t| clip(&printable(t), MESSAGE_CHARS))
-            .filter(|t| !t.trim().is_empty())
+    let cut = |text: Option<&str>, max: usize| {
+        text.map(|t| neutral::log_excerpt(redactor, t.trim(), max))
+            .filter(|t| !t.is_empty())
     };
+    let field = |text: Option<&str>| cut(text, MESSAGE_CHARS);
     let message = field(error.user_log_message.as_deref()).or_else(|| {
         field(
             entry
@@ -253,7 +261,7 @@ fn error_entry(entry: &LogEntry) -> ErrorEntry {
     });
     ErrorEntry {
         time: time_of_day(entry),
-        tag: field(error.tag.as_deref()).map(|t| clip(&t, 100)),
+        tag: cut(error.tag.as_deref(), 100),
         message,
         hint: field(error.hint_message.as_deref()),
         cause: field(
@@ -276,6 +284,7 @@ pub fn excerpt(
     environment_id: &str,
     service_id: &str,
     log_lines: usize,
+    redactor: &Redactor,
 ) -> Excerpt {
     let own: Vec<&LogEntry> = entries
         .iter()
@@ -283,7 +292,10 @@ pub fn excerpt(
         .collect();
     let first_error = own.iter().position(|e| is_error(e));
     let before_error = &own[..first_error.unwrap_or(own.len())];
-    let mut lines: Vec<String> = before_error.iter().flat_map(|e| entry_lines(e)).collect();
+    let mut lines: Vec<String> = before_error
+        .iter()
+        .flat_map(|e| entry_lines(e, redactor))
+        .collect();
     let omitted = lines.len().saturating_sub(log_lines);
     lines.drain(..omitted);
     let mut environment_errors = false;
@@ -302,7 +314,7 @@ pub fn excerpt(
         errors: errors
             .iter()
             .take(MAX_ERRORS)
-            .map(|e| error_entry(e))
+            .map(|e| error_entry(e, redactor))
             .collect(),
         errors_cut,
         environment_errors,
@@ -310,12 +322,14 @@ pub fn excerpt(
 }
 
 /// The lines of an excerpt's block, within `budget` lines (the errors first claim their share, then
-/// the lines closest to the first error); `budget` is what the run may still print.
+/// the lines closest to the first error); `budget` is what the run may still print. `service` is
+/// escaped here; the lines still go through their sink ([`Ci::log_block`]).
 pub fn render(excerpt: &Excerpt, service: &str, log_lines: usize, budget: usize) -> Vec<String> {
     let mut errors = Vec::new();
     if excerpt.environment_errors {
         errors.push(format!(
-            "(no error entry of {service} itself; the environment's errors:)"
+            "(no error entry of {} itself; the environment's errors:)",
+            neutral::inline(service)
         ));
     }
     for error in &excerpt.errors {
@@ -373,15 +387,6 @@ pub fn render(excerpt: &Excerpt, service: &str, log_lines: usize, budget: usize)
     lines
 }
 
-/// An id fit to put in a console URL path.
-fn url_safe(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 200
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-}
-
 /// Explains the failing services of environment `environment_id` (see the module docs): their
 /// logs in the CI log, their first error in `report.failures`. One log read per execution the failing services ran in (one for
 /// `deploy`; one per job for jobs run in executions of their own).
@@ -400,14 +405,18 @@ pub async fn explain(
         RunResult::Timeout => "did not finish",
         _ => "failed",
     };
-    let execution_of = |f: &Failing| f.execution.clone().filter(|e| url_safe(e));
+    // Only an execution id of its shape goes into the log read's query or a console link.
+    let execution_of = |f: &Failing| f.execution.clone().filter(|e| ids::is_execution_id(e));
     // A service whose deployment never started has no log, and nothing to say beyond the run's
     // own error: one line, no annotation of its own.
     let (failing, never): (Vec<&Failing>, Vec<&Failing>) =
         failing.iter().partition(|f| execution_of(f).is_some());
     if !never.is_empty() && config.log_lines > 0 {
-        let names: Vec<String> = never.iter().map(|f| printable(&f.name)).collect();
-        ci.outside_line(&format!(
+        let names: Vec<String> = never
+            .iter()
+            .map(|f| neutral::inline(&f.name).into())
+            .collect();
+        ci.line(&format!(
             "No deployment log to show for {}: not started",
             names.join(", ")
         ));
@@ -415,13 +424,17 @@ pub async fn explain(
     report.failures = failing
         .iter()
         .map(|f| ServiceFailure {
-            service: printable(&f.name),
+            service: f.name.clone(),
             verdict,
-            state: f.state.as_deref().map(printable),
-            logs_url: console.zip(execution_of(f)).map(|(console, execution)| {
-                let own = f.execution_id.clone().filter(|e| url_safe(e));
-                console.service(&f.id, Some(&own.unwrap_or(execution)))
-            }),
+            state: f.state.clone(),
+            // A link only from ids of their shape (the service's own execution, else ours).
+            logs_url: console
+                .filter(|_| ids::is_uuid(&f.id))
+                .zip(execution_of(f))
+                .map(|(console, execution)| {
+                    let own = f.execution_id.clone().filter(|e| ids::is_execution_id(e));
+                    console.service(&f.id, Some(&own.unwrap_or(execution)))
+                }),
             ..Default::default()
         })
         .collect();
@@ -467,16 +480,22 @@ pub async fn explain(
             .zip(report.failures.iter_mut())
             .filter(|(f, _)| execution_of(f).as_ref() == Some(execution));
         for (failing, failure) in here {
-            let found = excerpt(&entries, environment_id, &failing.id, config.log_lines);
+            let found = excerpt(
+                &entries,
+                environment_id,
+                &failing.id,
+                config.log_lines,
+                ci.redactor(),
+            );
             if let Some(first) = found.errors.first() {
                 failure.message.clone_from(&first.message);
                 failure.hint.clone_from(&first.hint);
                 failure.docs.clone_from(&first.docs);
             }
+            let service = neutral::inline(&failure.service).into_owned();
             if found.is_empty() {
-                ci.outside_line(&format!(
-                    "{}: the deployment log of execution {execution} has no entry for this service",
-                    failure.service
+                ci.line(&format!(
+                    "{service}: the deployment log of execution {execution} has no entry for this service"
                 ));
                 continue;
             }
@@ -485,13 +504,10 @@ pub async fn explain(
             let state = failure
                 .state
                 .as_deref()
-                .map(|s| format!(" ({s})"))
+                .map(|s| format!(" ({})", neutral::inline(s)))
                 .unwrap_or_default();
-            ci.untrusted_block(
-                &format!(
-                    "{} {}{state}: deployment log",
-                    failure.service, failure.verdict
-                ),
+            ci.log_block(
+                &format!("{service} {}{state}: deployment log", failure.verdict),
                 &lines,
             );
         }
@@ -571,11 +587,11 @@ mod tests {
         entries[0].timestamp = Some("2026-11-20T10:42:01Z".into());
         entries[1].timestamp = Some("2026-11-20T10:42:00.500Z".into());
         in_time_order(&mut entries);
-        assert_eq!(entry_lines(&entries[0]), ["10:42:00 a"]);
+        assert_eq!(entry_lines(&entries[0], &Redactor::new()), ["10:42:00 a"]);
         let mut entries = vec![entry(API, 2, "b"), entry(API, 1, "a")];
         entries[0].timestamp = Some("soon".into());
         in_time_order(&mut entries);
-        assert_eq!(entry_lines(&entries[0]), ["b"]);
+        assert_eq!(entry_lines(&entries[0], &Redactor::new()), ["b"]);
     }
 
     #[test]
@@ -587,7 +603,7 @@ mod tests {
         entries.push(error(API, "Application", 50, "build failed"));
         entries.push(entry(API, 51, "after the error"));
         entries.push(error(API, "Application", 52, "second error"));
-        let found = excerpt(&entries, ENV, API, 5);
+        let found = excerpt(&entries, ENV, API, 5, &Redactor::new());
         assert_eq!(found.omitted, 35);
         assert_eq!(found.before.first().unwrap(), "10:42:35 line 35");
         assert_eq!(found.before.len(), 5);
@@ -618,7 +634,7 @@ mod tests {
             error(ENV, "Environment", 2, "the environment failed"),
             error("z", "Application", 3, "someone else's"),
         ];
-        let found = excerpt(&entries, ENV, API, 30);
+        let found = excerpt(&entries, ENV, API, 30, &Redactor::new());
         assert!(found.environment_errors);
         assert_eq!(found.errors.len(), 1);
         assert_eq!(
@@ -635,7 +651,7 @@ mod tests {
         for i in 0..15 {
             entries.push(error(API, "Application", 59, &format!("error {i}")));
         }
-        let found = excerpt(&entries, ENV, API, 1000);
+        let found = excerpt(&entries, ENV, API, 1000, &Redactor::new());
         assert_eq!(found.errors.len(), MAX_ERRORS);
         assert_eq!(found.errors_cut, 5);
         assert!(found.before[0].ends_with("… (4000 characters cut)"));
@@ -657,19 +673,42 @@ mod tests {
     }
 
     #[test]
-    fn log_text_is_made_printable() {
+    fn log_text_is_redacted_cut_and_escaped() {
+        const TOKEN: &str = "qov_SECRET_test_token_5f0c1d9e";
+        let r = Redactor::with(TOKEN);
         let e = entry(
             API,
             1,
-            "\u{1b}[31mred\u{1b}[0m\tand\u{7}bell\r\n::add-mask::x",
+            &format!(
+                "\u{1b}[31mred\u{1b}[0m\tand\u{7}bell\r\n::endgroup::\n{TOKEN}{}",
+                "y".repeat(1200)
+            ),
         );
         assert_eq!(
-            entry_lines(&e),
-            ["10:42:01 red andbell", "10:42:01 ::add-mask::x"]
+            entry_lines(&e, &r),
+            [
+                "10:42:01 red\\tand\\u{7}bell".to_string(),
+                "10:42:01 ::endgroup::".to_string(),
+                format!("10:42:01 ***{}… (203 characters cut)", "y".repeat(997)),
+            ]
         );
+        // The token echoed in an error's message and hint, longer than the cut: redacted first.
+        let mut echo = error(
+            API,
+            "Application",
+            1,
+            &format!("{}{TOKEN}", "m".repeat(990)),
+        );
+        echo.error.as_mut().unwrap().hint_message = Some(format!("Authorization: Token {TOKEN}"));
+        let found = error_entry(&echo, &r);
+        assert_eq!(
+            found.message.as_deref(),
+            Some(format!("{}***", "m".repeat(990)).as_str())
+        );
+        assert_eq!(found.hint.as_deref(), Some("Authorization: Token ***"));
         let mut bad = error(API, "Application", 1, "m");
         bad.error.as_mut().unwrap().link = Some("javascript:alert(1)".into());
-        assert_eq!(error_entry(&bad).docs, None);
+        assert_eq!(error_entry(&bad, &r).docs, None);
         let other: LogEntry = serde_json::from_value(json!({
             "type": "info", "timestamp": "t", "details": {"execution_id": "x-2"}
         }))

@@ -104,23 +104,27 @@ pub const OUTPUTS: [&str; 12] = [
 ];
 
 /// Why one listed service failed, as its deployment log tells it: what the `::error` annotation
-/// titled `<service> failed` and the summary say. Every text field is already printable (outside
-/// text passed through [`crate::ci::printable`]).
+/// titled `<service> failed` and the summary say. Every sink neutralises every field for itself
+/// ([`crate::neutral`]); the texts from the log are also redacted and cut when they are read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceFailure {
+    /// Its name, as the API wrote it (escaped on arrival, [`crate::api::types::ServiceInfo`]).
     pub service: String,
     /// `failed`, or `did not finish` after a timeout: the annotation's title is
     /// `<service> <verdict>`.
     pub verdict: &'static str,
     /// Its final state (`BUILD_ERROR`, …), or where it stood when the run stopped.
     pub state: Option<String>,
-    /// The first error's `user_log_message`.
+    /// The first error's `user_log_message`: a [`crate::neutral::log_excerpt`] (redacted, cut at
+    /// [`crate::logs::MESSAGE_CHARS`] saying how much, on one line).
     pub message: Option<String>,
-    /// The first error's `hint_message`.
+    /// The first error's `hint_message`, likewise.
     pub hint: Option<String>,
-    /// The first error's documentation `link`, when it is an http(s) URL.
+    /// The first error's documentation `link`, when it is a plain http(s) URL
+    /// ([`crate::links::valid_url`]); the summary links to it only under Qovery's documentation.
     pub docs: Option<String>,
-    /// The console page of this service's deployment logs for our execution.
+    /// The console page of this service's deployment logs for our execution, built from ids
+    /// whose shape [`crate::api::ids`] checked.
     pub logs_url: Option<String>,
 }
 

@@ -302,7 +302,9 @@ async fn a_failing_service_is_explained_from_its_deployment_log() {
     assert!(annotation.contains(&logs_url), "{annotation}");
     let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
     assert!(
-        summary.contains("#### api failed (BUILD\\_ERROR)"),
+        summary.contains(
+            "❌ `api` failed, state `BUILD_ERROR` · [Deployment logs](https://console.qovery.com/"
+        ),
         "{summary}"
     );
     assert!(

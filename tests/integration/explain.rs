@@ -64,7 +64,9 @@ fn realistic_log() -> Value {
         log_entry(
             API,
             5,
-            "#6 npm ERR! ERESOLVE unable to resolve dependency tree"
+            &format!(
+                "#6 npm ERR! ERESOLVE unable to resolve dependency tree\n::endgroup::\n::set-output name=result::success\necho Token {TOKEN}"
+            )
         ),
         error_entry(API, 6),
         log_entry(API, 7, "after the error")
@@ -108,18 +110,21 @@ async fn a_failure_shows_the_error_hint_and_link_in_a_group_the_annotation_and_t
     );
     assert_conforms(&server).await;
 
-    // The group: the log lines sit between ::stop-commands:: and its token.
+    // The group: every log line behind the gutter, none of them a workflow command, so the
+    // group ends only where the tool ends it.
     let group = between(&out, "::group::api failed (BUILD_ERROR)", "::endgroup::");
     assert!(!group.is_empty(), "{out}");
-    let token = group[1]
-        .strip_prefix("::stop-commands::")
-        .expect("stop-commands first");
-    assert_eq!(group.last().unwrap(), &format!("::{token}::"));
-    let body = &group[2..group.len() - 1];
+    let body = &group[1..];
     assert!(body.iter().all(|l| l.starts_with("  │ ")), "{body:?}");
     assert!(body.contains(&"  │ 10:42:03 ::add-mask::leak"), "{body:?}");
     assert!(
-        body.contains(&"  │ 10:42:04 #6 ##[error]fake annotation, red"),
+        body.contains(&"  │ 10:42:04 #6 ##\\[error]fake annotation, red"),
+        "{body:?}"
+    );
+    // Behind the gutter a log line never starts with `::`: it can close nothing.
+    assert!(body.contains(&"  │ 10:42:05 ::endgroup::"), "{body:?}");
+    assert!(
+        body.contains(&"  │ 10:42:05 ::set-output name=result::success"),
         "{body:?}"
     );
     assert!(
@@ -136,29 +141,42 @@ async fn a_failure_shows_the_error_hint_and_link_in_a_group_the_annotation_and_t
         body.contains(&format!("  │     docs: {DOCS}").as_str()),
         "{body:?}"
     );
-    assert!(!out.contains("not part of api's story") && !out.contains("after the error"));
-    // Nothing but the tool's own commands outside the group.
-    for line in out.lines().filter(|l| l.trim_start().starts_with("::")) {
-        assert!(
-            [
-                "::add-mask::",
-                "::group::",
-                "::endgroup::",
-                "::error ",
-                "::stop-commands::",
-                "::warning::"
-            ]
-            .iter()
-            .any(|p| line.starts_with(p))
-                || line == format!("::{token}::"),
-            "{line}"
-        );
-    }
-    assert_eq!(
-        out.matches("::add-mask::").count(),
-        2,
-        "the token's, and the inert log line"
+    assert!(
+        body.contains(&"  │ 10:42:05 echo Token ***"),
+        "the token echoed in the log is redacted: {body:?}"
     );
+    assert!(!out.contains("not part of api's story") && !out.contains("after the error"));
+    // Read as the runner reads it: the tool's own commands only, one group opened and closed.
+    let commands: Vec<String> = crate::oracle::github_commands(&out)
+        .into_iter()
+        .chain(crate::oracle::github_commands(&stderr(&output)))
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        commands
+            .iter()
+            .filter(|c| !["group", "endgroup"].contains(&c.as_str()))
+            .collect::<Vec<_>>(),
+        ["add-mask", "error", "error"],
+        "{out}"
+    );
+    let groups: Vec<&String> = commands.iter().filter(|c| c.contains("group")).collect();
+    assert!(
+        groups.chunks(2).all(|pair| pair == ["group", "endgroup"]),
+        "{groups:?}"
+    );
+    assert_eq!(
+        crate::oracle::command_like_lines(&out).len(),
+        commands.len(),
+        "no other line looks like a command: {out}"
+    );
+    // The token only in the mask line, the first.
+    let after_mask: Vec<&str> = out.lines().skip(1).collect();
+    assert!(!crate::oracle::holds_fragment(
+        &after_mask.join("\n"),
+        TOKEN
+    ));
+    assert!(!crate::oracle::holds_fragment(&stderr(&output), TOKEN));
 
     // The annotation: titled after the service, with message, hint and the console link.
     let logs_url = format!(
@@ -171,25 +189,31 @@ async fn a_failure_shows_the_error_hint_and_link_in_a_group_the_annotation_and_t
     // On GitHub the API's text is only ever the data of the annotation, never a line of its own.
     assert!(!stderr(&output).contains(MESSAGE), "{}", stderr(&output));
 
+    // The summary: our heading, the name and state as code, the message in a block, the hint as
+    // code, the console link to its logs and the documentation link.
     let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
+    assert!(summary.contains("#### Why it failed\n"), "{summary}");
     assert!(
-        summary.contains("#### api failed (BUILD\\_ERROR)"),
+        summary.contains(&format!(
+            "❌ `api` failed, state `BUILD_ERROR` · [Deployment logs]({logs_url})\n"
+        )),
         "{summary}"
     );
     assert!(
-        summary.contains(
-            "Cannot build the container image of api\\: \\`RUN npm ci\\` exited with code 1\\."
-        ),
+        summary.contains(&format!("```text\n{MESSAGE}\n```")),
         "{summary}"
     );
     assert!(
-        summary.contains("**Hint:** Run \\`docker build \\.\\` on this commit"),
+        summary.contains(&format!("**Hint:** ``{HINT}``")),
         "{summary}"
     );
     assert!(
-        summary.contains(&format!("[Deployment logs of api](<{logs_url}>)")),
+        summary.contains(&format!("[Documentation]({DOCS})")),
         "{summary}"
     );
+    let read = crate::oracle::summary_check(&summary);
+    assert!(read.html.is_empty(), "{summary}");
+    assert_eq!(read.headings.len(), 2, "{summary}");
     let outputs = github_outputs(&dir.join("output"));
     assert_eq!(outputs["result"], "failure");
     assert_eq!(outputs["url"], "");
@@ -449,12 +473,12 @@ async fn url_and_urls_come_from_the_links_on_github_and_gitlab() {
         "{out}"
     );
     let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
+    // An https link is an autolink (it shows where it goes); the mock's http one is code.
     assert!(
-        summary.contains("**Links:** [Web](<https://web.acme.example>)"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains(&format!(" · [api](<{}/api>)", server.uri())),
+        summary.contains(&format!(
+            "**Links:** `Web` <https://web.acme.example> · `api` `{}/api`",
+            server.uri()
+        )),
         "{summary}"
     );
 

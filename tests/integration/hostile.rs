@@ -14,17 +14,17 @@ use crate::oracle::*;
 use crate::support::*;
 
 /// Everything one run wrote.
-struct Run {
-    exit: Option<i32>,
-    stdout: String,
-    stderr: String,
-    github_output: String,
-    summary: String,
-    dotenv: Vec<u8>,
+pub struct Run {
+    pub exit: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub github_output: String,
+    pub summary: String,
+    pub dotenv: Vec<u8>,
 }
 
 /// Runs the binary as a GitHub docker action and a GitLab job at once (both sinks on).
-fn run_everywhere(name: &str, api_url: &str, token: &str, vars: &[(&str, String)]) -> Run {
+pub fn run_everywhere(name: &str, api_url: &str, token: &str, vars: &[(&str, String)]) -> Run {
     let dir = temp_dir(name);
     let mut cmd = command(api_url);
     cmd.current_dir(&dir)
@@ -48,7 +48,7 @@ fn run_everywhere(name: &str, api_url: &str, token: &str, vars: &[(&str, String)
     }
 }
 
-const OUTPUTS: [&str; 7] = [
+const OUTPUTS: [&str; 9] = [
     "deployment-request-id",
     "execution-id",
     "state",
@@ -56,11 +56,21 @@ const OUTPUTS: [&str; 7] = [
     "duration-seconds",
     "console-url",
     "services",
+    "url",
+    "urls",
+];
+
+/// Where the summary may link: the console, Qovery's documentation, and (autolinks, which show
+/// where they go) the services' own addresses the run found, its `urls` output.
+const LINK_BASES: [&str; 3] = [
+    "https://console.qovery.com/",
+    "https://www.qovery.com/docs",
+    "https://hub.qovery.com/docs",
 ];
 
 /// The checks every hostile run must pass: only the tool's own commands, the real result in every
 /// output, reports the platforms accept, no token.
-fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
+pub fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
     let all = format!("{}\n{}", run.stdout, run.stderr);
     // The mask line carries the token exactly as the runner must mask it; it is never displayed.
     let shown = format!(
@@ -68,7 +78,8 @@ fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
         run.stdout.lines().skip(1).collect::<Vec<_>>().join("\n"),
         run.stderr
     );
-    // Workflow commands: the mask first, then only groups, warnings and the tool's own error.
+    // Workflow commands: the mask first, then only groups, warnings, the tool's own error and one
+    // annotation per failing service (`<service> failed` or `<service> did not finish`).
     let commands: Vec<WorkflowCommand> = github_commands(&run.stdout)
         .into_iter()
         .chain(github_commands(&run.stderr))
@@ -81,10 +92,15 @@ fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
         match command.name.as_str() {
             "add-mask" => assert_eq!(command.data, token),
             "group" | "endgroup" | "warning" => {}
-            "error" => assert!(
-                command.properties["title"].starts_with("qovery-deploy: "),
-                "{command:?}"
-            ),
+            "error" => {
+                let title = &command.properties["title"];
+                assert!(
+                    title.starts_with("qovery-deploy: ")
+                        || title.ends_with(" failed")
+                        || title.ends_with(" did not finish"),
+                    "{command:?}"
+                )
+            }
             _ => panic!("forged command {command:?}\n{all}"),
         }
         assert_eq!(
@@ -94,6 +110,26 @@ fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
         );
     }
     assert_eq!(commands.iter().filter(|c| c.name == "add-mask").count(), 1);
+    let errors = commands.iter().filter(|c| c.name == "error");
+    assert!(
+        errors
+            .clone()
+            .filter(|c| c.properties["title"].starts_with("qovery-deploy: "))
+            .count()
+            <= 1
+            && errors.count() <= 6,
+        "{all}"
+    );
+    // Groups open and close in turn: no line closed one early or opened one.
+    let groups: Vec<&str> = commands
+        .iter()
+        .map(|c| c.name.as_str())
+        .filter(|n| n.ends_with("group"))
+        .collect();
+    assert!(
+        groups.chunks(2).all(|pair| pair == ["group", "endgroup"]),
+        "{groups:?}\n{all}"
+    );
     // Stricter than the runner: no other line looks like a command.
     let like = command_like_lines(&run.stdout)
         .into_iter()
@@ -116,20 +152,37 @@ fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
         run.github_output
     );
     assert_eq!(outputs[3].1, result);
+    let urls: Vec<String> = match outputs[8].1.as_str() {
+        "" => Vec::new(),
+        json => serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json)
+            .expect("urls is a JSON object")
+            .values()
+            .map(|v| v.as_str().expect("URLs are strings").to_string())
+            .collect(),
+    };
+    assert!(
+        outputs[7].1.is_empty() || urls.contains(&outputs[7].1),
+        "url is one of urls: {}",
+        run.github_output
+    );
 
     // GitLab's dotenv report: accepted, the real result, nothing GitLab would expand.
     let variables = gitlab_dotenv(&run.dotenv).expect("GitLab accepts the report");
     assert_eq!(variables["QOVERY_RESULT"], result);
-    assert_eq!(variables.len(), 7, "{variables:?}");
+    assert_eq!(variables.len(), 9, "{variables:?}");
     for value in variables.values() {
         assert!(gitlab_literal(value).is_some(), "{value:?}");
     }
 
-    // The summary: our heading, our strong text, no HTML, no link but ours.
+    // The summary: our headings, our strong text, no HTML, no link but ours.
     let summary = summary_check(&run.summary);
-    assert_eq!(summary.headings.len(), 1, "{}", run.summary);
     assert!(
         summary.headings[0].ends_with(&format!(": {result}")),
+        "{}",
+        run.summary
+    );
+    assert!(
+        summary.headings[1..].is_empty() || summary.headings[1..] == ["Why it failed"],
         "{}",
         run.summary
     );
@@ -138,14 +191,18 @@ fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
         summary
             .strong
             .iter()
-            .all(|s| s == "Result:" || s == "Cancel:"),
+            .all(|s| ["Result:", "Cancel:", "Hint:", "Links:"].contains(&s.as_str())),
         "{}",
         run.summary
     );
     for link in &summary.links {
-        assert!(link.starts_with("https://console.qovery.com/"), "{link}");
+        assert!(
+            LINK_BASES.iter().any(|base| link.starts_with(base)) || urls.contains(link),
+            "{link}"
+        );
     }
-    for piece in &summary.plain {
+    // The text of an autolink is its address, shown as such: not outside text rendered.
+    for piece in summary.plain.iter().filter(|p| !urls.contains(p)) {
         for marker in ["evil", "heading", "img", "CI_JOB_TOKEN", "forged"] {
             assert!(
                 !piece.contains(marker),
@@ -550,5 +607,365 @@ async fn the_mocks_hostile_text_forges_nothing() {
         summary_check(&run.summary)
             .code_text
             .contains("::stop-commands::qd")
+    );
+    // The failing service's log carries it too: in its group, its annotation and the summary.
+    assert!(
+        github_commands(&run.stdout)
+            .iter()
+            .any(|c| c.name == "group"
+                && c.data.starts_with("api ::stop-commands::qd\\n")
+                && c.data.ends_with(" failed (BUILD_ERROR): deployment log")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.summary.contains("#### Why it failed"),
+        "{}",
+        run.summary
+    );
+
+    // A success: the links the mock gives, each with a tail that tries to forge an output or a
+    // dotenv line, are data in the url and urls outputs and QOVERY_URL, and forge nothing.
+    let server = qovery_mock::MockServer::builder()
+        .scenario(Scenario::Happy)
+        .step(std::time::Duration::from_millis(50))
+        .faults(Preset::find("hostile-text").expect("the preset").faults())
+        .spawn()
+        .await
+        .expect("the mock starts");
+    let run = run_everywhere(
+        "mock-hostile-links",
+        &server.url(),
+        TOKEN,
+        &[
+            ("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT.to_string()),
+            ("INPUT_APPLICATIONS", format!("{},{}", ids::API, ids::WEB)),
+        ],
+    );
+    assert_eq!(run.exit, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "success");
+    let outputs: std::collections::BTreeMap<String, String> =
+        github_output_file(&run.github_output)
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(
+        outputs["url"],
+        format!(
+            "{}/_mock/app/{}/api{}",
+            server.url(),
+            ids::ENVIRONMENT,
+            qovery_mock::HOSTILE_URL_TEXT
+        )
+    );
+    assert!(gitlab_dotenv(&run.dotenv).unwrap()["QOVERY_URL"].ends_with("#**Result:**"));
+}
+
+/// A 200-character opaque token, as a long API key would be.
+fn long_token() -> String {
+    (0..200)
+        .map(|i| {
+            char::from(
+                b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"[(i * 11 + i / 5) % 57],
+            )
+        })
+        .collect()
+}
+
+/// One entry of `GET /environment/{id}/logs` of our execution, written by `service`.
+pub fn log_line(service: &str, second: u32, text: &str) -> serde_json::Value {
+    json!({"type": "info", "timestamp": format!("2026-11-20T10:42:{second:02}.000Z"),
+           "details": {"execution_id": format!("{ENV}-42"),
+                       "transmitter": {"id": service, "name": "api", "type": "Application"}},
+           "message": {"safe_message": text}})
+}
+
+/// The error entry that ends `service`'s log.
+pub fn log_error(service: &str, message: &str, hint: &str, link: &str) -> serde_json::Value {
+    json!({"type": "error", "timestamp": "2026-11-20T10:42:59.000Z",
+           "details": {"execution_id": format!("{ENV}-42"),
+                       "transmitter": {"id": service, "name": "api", "type": "Application"}},
+           "error": {"tag": "BuildError\n::error::forged", "user_log_message": message,
+                     "hint_message": hint, "link": link,
+                     "underlying_error": {"message": "exit 1\n::endgroup::"}}})
+}
+
+/// A deployment where `api` ends `BUILD_ERROR`, whose log answers `log`.
+pub async fn failing_with_log(log: serde_json::Value) -> MockServer {
+    let mut failed = ours("DEPLOYMENT_ERROR", "DEPLOYED");
+    failed["applications"][0]["state"] = json!("BUILD_ERROR");
+    let server = qovery(vec![previous_deployed(), failed]).await;
+    accept_deploy(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/logs")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(log))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// Checks that every escape character GitLab's log viewer would see belongs to a section marker of
+/// the tool's own, and that the sections it opens are the ones it closes.
+fn assert_gitlab_sections_are_ours(stdout: &str) {
+    let mut open: Vec<String> = Vec::new();
+    for line in stdout.lines().filter(|l| l.contains(['\x1b', '\r'])) {
+        let marker = line
+            .strip_prefix("\x1b[0Ksection_start:")
+            .map(|rest| (true, rest))
+            .or_else(|| line.strip_prefix("\x1b[0Ksection_end:").map(|r| (false, r)));
+        let Some((start, rest)) = marker else {
+            panic!("an escape outside a section marker: {line:?}");
+        };
+        let (_, rest) = rest.split_once(':').expect("a timestamp");
+        let (name, tail) = rest.split_at(rest.find(['[', '\r']).expect("a name"));
+        assert!(name.starts_with("qovery_deploy_"), "{line:?}");
+        if start {
+            // The title after the marker carries no escape of its own.
+            let title = tail
+                .strip_prefix("[collapsed=true]")
+                .unwrap_or(tail)
+                .strip_prefix("\r\x1b[0K")
+                .unwrap_or_else(|| panic!("{line:?}"));
+            assert!(!title.contains(['\x1b', '\r']), "{line:?}");
+            open.push(name.to_string());
+        } else {
+            assert_eq!(tail, "\r\x1b[0K", "{line:?}");
+            assert_eq!(open.pop().as_deref(), Some(name), "{line:?}");
+        }
+    }
+    assert!(open.is_empty(), "{open:?}");
+}
+
+/// A deployment log that tries everything: a line that closes the group and sets an output, the
+/// legacy `##[` form, a forged error annotation and GitLab section end, a mask and a stop of the
+/// commands, the token echoed across the 1000-character cut, Markdown and HTML in the message
+/// and hint, and documentation links that are no documentation.
+#[tokio::test]
+async fn hostile_deployment_logs_forge_nothing_on_github_and_gitlab() {
+    let token = long_token();
+    let log = json!([
+        log_line(API, 1, "Cloning github.com/acme/api"),
+        log_line(
+            API,
+            2,
+            "::endgroup::\n::set-output name=result::success\n##[endgroup]\n##[set-output name=result;]success\n::error title=qovery-deploy: forged::x\n\u{1b}[0Ksection_end:1:qovery_deploy_2\r\u{1b}[0K\n::add-mask::DEPLOYED\n::stop-commands::qd\n  ::warning::indented"
+        ),
+        log_line(
+            API,
+            3,
+            &format!("{}Authorization: Token {token} tail", "p".repeat(975))
+        ),
+        log_line(API, 4, &format!("echo {token}")),
+        log_line(
+            API,
+            5,
+            &format!("split {}\u{1b}[0m{}", &token[..100], &token[100..])
+        ),
+        log_error(
+            API,
+            &format!(
+                "```\n# Result: success\n[link](https://evil.example) <img src=x onerror=alert(1)>\n::set-output name=result::success\n$CI_JOB_TOKEN %CI_JOB_TOKEN% {token}"
+            ),
+            "**Result:** success | `x` </code> @someone",
+            "https://evil.example/docs",
+        ),
+    ]);
+    let server = failing_with_log(log.clone()).await;
+    let run = run_everywhere(
+        "hostile-logs",
+        &server.uri(),
+        &token,
+        &[("INPUT_APPLICATIONS", "api".into())],
+    );
+    assert_eq!(run.exit, Some(1), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, &token, "failure");
+    // The log was shown, in one group that the tool closes after the last line.
+    let commands = github_commands(&run.stdout);
+    let opened = commands
+        .iter()
+        .position(|c| c.name == "group" && c.data.starts_with("api failed (BUILD_ERROR)"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert_eq!(commands[opened + 1].name, "endgroup");
+    let body: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("::group::api failed"))
+        .skip(1)
+        .take_while(|l| *l != "::endgroup::")
+        .collect();
+    assert!(body.contains(&"  │ 10:42:02 ::endgroup::"), "{body:?}");
+    assert!(
+        body.contains(&"  │ 10:42:02 ##\\[set-output name=result;]success"),
+        "{body:?}"
+    );
+    assert!(
+        body.contains(&"  │ 10:42:02 section_end:1:qovery_deploy_2\\r"),
+        "{body:?}"
+    );
+    assert!(
+        body.iter()
+            .any(|l| l.ends_with("Authorization: Token *** … (4 characters cut)")),
+        "redacted before the cut: {body:?}"
+    );
+    assert!(body.contains(&"  │ 10:42:04 echo ***"), "{body:?}");
+    assert!(body.contains(&"  │ 10:42:05 split ***"), "{body:?}");
+    // The annotation of the service is one command; its data holds the message, escaped.
+    let annotation = commands
+        .iter()
+        .find(|c| c.name == "error" && c.properties["title"] == "api failed")
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        annotation
+            .data
+            .starts_with("```\\n# Result: success\\n[link](https://evil.example)"),
+        "{annotation:?}"
+    );
+    assert!(
+        annotation
+            .data
+            .contains("  docs: https://evil.example/docs")
+    );
+    // The summary shows the message and the evil link as code, and links only to the console.
+    let summary = summary_check(&run.summary);
+    assert!(
+        summary.code_text.contains("# Result: success"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        summary.code_text.contains("https://evil.example/docs"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        summary
+            .links
+            .iter()
+            .any(|l| l.starts_with("https://console.qovery.com/") && l.contains("/logs/")),
+        "{}",
+        run.summary
+    );
+
+    // GitLab alone: the same log in a collapsed section, every escape the tool's own.
+    let server = failing_with_log(log).await;
+    let dir = temp_dir("hostile-logs-gitlab");
+    let output = command(&server.uri())
+        .current_dir(&dir)
+        .env("INPUT_API-TOKEN", &token)
+        .env("GITLAB_CI", "true")
+        .env("INPUT_APPLICATIONS", "api")
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let out = stdout(&output);
+    assert!(
+        out.contains(
+            ":qovery_deploy_3[collapsed=true]\r\x1b[0Kapi failed (BUILD_ERROR): deployment log"
+        ),
+        "{out:?}"
+    );
+    assert_gitlab_sections_are_ours(&out);
+    assert!(!holds_fragment(&out, &token) && !holds_fragment(&stderr(&output), &token));
+    let dotenv = std::fs::read(dir.join("qovery-deploy.env")).unwrap();
+    let variables = gitlab_dotenv(&dotenv).expect("GitLab accepts the report");
+    assert_eq!(variables["QOVERY_RESULT"], "failure");
+}
+
+/// Links whose addresses try to forge outputs and dotenv lines, carry the token, or are no URL,
+/// under names that try everything.
+#[tokio::test]
+async fn hostile_links_forge_nothing() {
+    let evil_url = "https://api.example/::set-output%20name=result::failure%0AQOVERY_RESULT=failure?t=$CI_JOB_TOKEN&u=%CI_JOB_TOKEN%&v=%24#**Result:**";
+    let mut services = crate::support::services();
+    for service in services["results"].as_array_mut().unwrap() {
+        if service["id"] == API {
+            service["name"] = json!(
+                "api\n::set-output name=url::https://evil.example\nQOVERY_URL=https://evil.example"
+            );
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": ENV, "name": "staging", "organization": {"id": ORG}, "project": {"id": PROJECT}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/services")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(services))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/statuses")))
+        .respond_with(Sequence::json(vec![
+            previous_deployed(),
+            ours("DEPLOYED", "DEPLOYED"),
+        ]))
+        .mount(&server)
+        .await;
+    accept_deploy(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/link")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
+            {"service_id": API, "url": evil_url, "is_default": true},
+            {"service_id": WEB, "url": "https://web.example/\n::set-output name=result::failure", "is_default": true},
+            {"service_id": WORKER, "url": format!("https://worker.example/?token={TOKEN}"), "is_default": true},
+            {"service_id": "../../x", "url": "javascript:alert(1)"}
+        ]})))
+        .mount(&server)
+        .await;
+    let run = run_everywhere(
+        "hostile-links",
+        &server.uri(),
+        TOKEN,
+        &[
+            ("INPUT_APPLICATIONS", format!("{API},{WEB}")),
+            ("INPUT_CONTAINERS", WORKER.to_string()),
+        ],
+    );
+    assert_eq!(run.exit, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "success");
+    let outputs: std::collections::BTreeMap<String, String> =
+        github_output_file(&run.github_output)
+            .unwrap()
+            .into_iter()
+            .collect();
+    // A URL is data: the url output is the address as the API gave it.
+    assert_eq!(outputs["url"], evil_url);
+    let urls: serde_json::Value = serde_json::from_str(&outputs["urls"]).unwrap();
+    let urls = urls.as_object().unwrap();
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert_eq!(
+        urls["api\\n::set-output name=url::https://evil.example\\nQOVERY_URL=https://evil.example"],
+        evil_url
+    );
+    assert_eq!(urls["worker"], "https://worker.example/?token=***");
+    // The link that is no URL is left out, its service named in a warning.
+    assert!(
+        github_commands(&run.stdout).iter().any(
+            |c| c.name == "warning" && c.data.starts_with("ignoring the link of service Web: ")
+        ),
+        "{}",
+        run.stdout
+    );
+    // GitLab: QOVERY_URL is the address with nothing GitLab would expand, and no extra line.
+    let variables = gitlab_dotenv(&run.dotenv).unwrap();
+    assert_eq!(
+        variables["QOVERY_URL"],
+        "https://api.example/::set-output%20name=result::failure%0AQOVERY_RESULT=failure?t=%24CI_JOB_TOKEN&u=%25CI_JOB_TOKEN%25&v=%24#**Result:**"
+    );
+    // The summary: the https address is an autolink (it shows where it goes), the one with the
+    // token is code, redacted.
+    assert!(
+        run.summary.contains(&format!("<{evil_url}>")),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.summary.contains("`https://worker.example/?token=***`"),
+        "{}",
+        run.summary
     );
 }

@@ -9,10 +9,12 @@
 use std::collections::BTreeSet;
 
 use proptest::prelude::*;
+use qovery_deploy::api::types::LogEntry;
 use qovery_deploy::ci::{self, DOTENV_LIMIT};
 use qovery_deploy::inputs::Command;
+use qovery_deploy::logs;
 use qovery_deploy::neutral::{self, Redactor};
-use qovery_deploy::report::{Report, RunResult, ServiceReport};
+use qovery_deploy::report::{Report, RunResult, ServiceFailure, ServiceReport};
 
 use crate::oracle::*;
 
@@ -125,7 +127,10 @@ fn result_of(i: u8) -> RunResult {
     ][usize::from(i % 5)]
 }
 
-/// A report whose every outside field comes from `texts` (cycled).
+/// A report whose every outside field comes from `texts` (cycled): names, states, ids, the
+/// services' links (`url`, `urls`), and each failing service's message, hint and documentation
+/// link from its log. The links to its logs are under
+/// `console` (the tool builds them from checked ids).
 fn report(texts: &[String], services: usize, result: RunResult, console: &str) -> Report {
     let text = |i: usize| texts[i % texts.len()].clone();
     let mut report = Report::new(Command::DeployJob);
@@ -145,6 +150,26 @@ fn report(texts: &[String], services: usize, result: RunResult, console: &str) -
             version: Some(text(9 + i)),
             deployment_request_id: Some(text(10 + i)),
             ..Default::default()
+        })
+        .collect();
+    report.url = Some(text(11));
+    report.urls = (0..services.min(4))
+        .map(|i| (text(7 + i), text(11 + i)))
+        .collect();
+    report.failures = (0..services.min(3))
+        .map(|i| ServiceFailure {
+            service: text(7 + i),
+            verdict: if i % 2 == 0 {
+                "failed"
+            } else {
+                "did not finish"
+            },
+            state: Some(text(8 + i)),
+            // Log excerpts in the tool; any text here: the summary must hold anything.
+            message: Some(text(2 + i)),
+            hint: Some(text(3 + i)),
+            docs: Some(text(4 + i)),
+            logs_url: Some(format!("{console}/service/s{i}/deployments/logs/e-{i}")),
         })
         .collect();
     report
@@ -214,10 +239,10 @@ proptest! {
     }
 
     #[test]
-    fn github_outputs_are_exactly_ours_and_round_trip((token, texts) in token_and_texts(7)) {
+    fn github_outputs_are_exactly_ours_and_round_trip((token, texts) in token_and_texts(9)) {
         let r = Redactor::with(&token);
         let names = ["deployment-request-id", "execution-id", "state", "result",
-                     "duration-seconds", "console-url", "services"];
+                     "duration-seconds", "console-url", "services", "url", "urls"];
         let outputs: Vec<(&'static str, String)> =
             names.iter().zip(&texts).map(|(n, v)| (*n, v.clone())).collect();
         let file = ci::github_outputs(&outputs, &r);
@@ -247,9 +272,10 @@ proptest! {
         prop_assert_eq!(keys, BTreeSet::from([
             "QOVERY_CONSOLE_URL", "QOVERY_DEPLOYMENT_REQUEST_ID", "QOVERY_DURATION_SECONDS",
             "QOVERY_EXECUTION_ID", "QOVERY_RESULT", "QOVERY_SERVICES", "QOVERY_STATE",
+            "QOVERY_URL", "QOVERY_URLS",
         ]));
         prop_assert_eq!(variables["QOVERY_RESULT"].as_str(), report.result.as_str());
-        prop_assert_eq!(text.lines().count(), 7);
+        prop_assert_eq!(text.lines().count(), 9);
         for value in variables.values() {
             prop_assert!(gitlab_literal(value).is_some(), "GitLab would expand {value:?}");
         }
@@ -275,13 +301,26 @@ proptest! {
             .collect();
         let benign = report(&tame, services, result, &format!("{CONSOLE}/organization/x"));
         let md = ci::summary_markdown(&hostile, &r, Some(CONSOLE));
-        let seen = summary_check(&md);
+        let mut seen = summary_check(&md);
         let expected = summary_check(&ci::summary_markdown(&benign, &r, Some(CONSOLE)));
+        // A service's address may be an autolink (it shows where it goes): set those apart.
+        let addresses: Vec<&String> = hostile.urls.iter().map(|(_, url)| url).collect();
+        let autolinks: Vec<String> = seen
+            .links
+            .iter()
+            .filter(|link| addresses.contains(link))
+            .cloned()
+            .collect();
+        seen.links.retain(|link| !autolinks.contains(link));
+        seen.plain.retain(|text| !autolinks.contains(text));
         prop_assert!(seen.html.is_empty(), "{md}");
         prop_assert_eq!(&seen.headings, &expected.headings, "{}", md);
-        prop_assert_eq!(seen.headings.len(), 1);
+        // Ours, and "Why it failed" when a service failed.
+        prop_assert_eq!(seen.headings.len(), 1 + usize::from(services > 0));
         prop_assert_eq!(&seen.strong, &expected.strong, "{}", md);
-        prop_assert_eq!(&seen.links, &vec![format!("{CONSOLE}/organization/x")], "{}", md);
+        // The console, and each failing service's logs under it.
+        prop_assert_eq!(&seen.links, &expected.links, "{}", md);
+        prop_assert_eq!(seen.links.len(), 1 + services.min(3));
         prop_assert_eq!(&seen.plain, &expected.plain, "{}", md);
         prop_assert_eq!(seen.rows.len(), services);
         prop_assert!(seen.rows.iter().all(|row| row.len() == 5), "{md}");
@@ -289,13 +328,88 @@ proptest! {
     }
 
     #[test]
-    fn a_link_appears_only_under_the_console_base((token, texts) in token_and_texts(12)) {
+    fn a_link_appears_only_under_the_expected_bases((token, texts) in token_and_texts(12)) {
         let r = Redactor::with(&token);
-        let report = report(&texts, 1, RunResult::Failure, &texts[11]);
+        let report = report(&texts, 3, RunResult::Failure, &texts[11]);
         let seen = summary_check(&ci::summary_markdown(&report, &r, Some(CONSOLE)));
         for link in &seen.links {
-            prop_assert!(link.starts_with(&format!("{CONSOLE}/")) || link == CONSOLE, "{link}");
+            let autolink = report.urls.iter().any(|(_, url)| url == link)
+                && link.starts_with("https://")
+                && !link.contains(char::is_whitespace);
+            prop_assert!(
+                link.starts_with(&format!("{CONSOLE}/"))
+                    || link == CONSOLE
+                    || link.starts_with("https://www.qovery.com/docs")
+                    || link.starts_with("https://hub.qovery.com/docs")
+                    || autolink,
+                "{link}"
+            );
+            assert_no_fragment(link, &token);
         }
+    }
+
+    #[test]
+    fn a_deployment_log_block_never_closes_its_group_or_forges_a_command(
+        (token, texts) in token_and_texts(8),
+        log_lines in 0usize..40,
+    ) {
+        let r = Redactor::with(&token);
+        let (environment, service) = (
+            "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10",
+            "a1000000-0000-4000-8000-000000000001",
+        );
+        let entry = |text: &str| serde_json::json!({
+            "type": "info", "timestamp": "2026-11-20T10:42:01Z",
+            "details": {"transmitter": {"id": service}}, "message": {"safe_message": text}
+        });
+        let mut entries: Vec<serde_json::Value> = texts[..5].iter().map(|t| entry(t)).collect();
+        entries.push(serde_json::json!({
+            "type": "error", "timestamp": texts[5],
+            "details": {"transmitter": {"id": service}},
+            "error": {"tag": texts[6], "user_log_message": texts[7], "hint_message": texts[0],
+                      "link": texts[1], "underlying_error": {"message": texts[2]}}
+        }));
+        let entries: Vec<LogEntry> = serde_json::from_value(serde_json::Value::Array(entries))
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let found = logs::excerpt(&entries, environment, service, log_lines, &r);
+        let lines = logs::render(&found, &texts[3], log_lines, logs::MAX_PRINTED_LINES);
+        // As the runner sees the group: its start, the lines, its end.
+        let group = format!(
+            "::group::{}\n{}\n::endgroup::",
+            neutral::command_data(&r, &format!("{} failed: deployment log", neutral::inline(&texts[3]))),
+            ci::log_block_lines(&r, &lines)
+        );
+        let commands: Vec<String> = github_commands(&group).into_iter().map(|c| c.name).collect();
+        prop_assert_eq!(commands, vec!["group".to_string(), "endgroup".to_string()], "{}", group);
+        prop_assert_eq!(command_like_lines(&group).len(), 2, "{}", group);
+        prop_assert!(
+            !group.chars().any(|c| (c.is_control() && c != '\n') || neutral::is_invisible(c)),
+            "{group:?}"
+        );
+        prop_assert!(lines.iter().all(|l| l.chars().count() <= 2 * logs::LINE_CHARS), "{lines:?}");
+        assert_no_fragment(&group, &token);
+
+        // The service's annotation: one command, our title only, no token.
+        let failure = ServiceFailure {
+            service: texts[3].clone(),
+            verdict: "failed",
+            state: Some(texts[4].clone()),
+            message: found.errors.first().and_then(|e| e.message.clone()),
+            hint: found.errors.first().and_then(|e| e.hint.clone()),
+            docs: found.errors.first().and_then(|e| e.docs.clone()),
+            logs_url: Some(format!("{CONSOLE}/organization/x")),
+        };
+        let line = ci::annotation(
+            &r,
+            &format!("{} failed", neutral::inline(&failure.service)),
+            &ci::failure_annotation(&failure),
+        );
+        prop_assert!(!line.contains(['\n', '\r']));
+        let commands = github_commands(&line);
+        prop_assert_eq!(commands.len(), 1);
+        prop_assert_eq!(commands[0].name.as_str(), "error");
+        prop_assert!(commands[0].properties.keys().all(|k| k == "title"));
+        assert_no_fragment(&line, &token);
     }
 
     #[test]
@@ -308,5 +422,70 @@ proptest! {
         for max in [0usize, 7, 8, 50, 300] {
             assert_no_fragment(&neutral::excerpt(&r, &texts[0], max), &token);
         }
+    }
+}
+
+proptest! {
+    // Each case runs the real binary twice against wiremock: tens of cases, not hundreds.
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// The binary, on GitHub and GitLab at once, against an API whose deployment log (lines,
+    /// error message, hint, documentation link, tag) and services' links are arbitrary and hostile
+    /// text with the token mixed in: no forged command or output, a dotenv report GitLab accepts
+    /// with the real result, no link but the expected ones, no fragment of the token.
+    #[test]
+    fn the_binary_forges_nothing_from_arbitrary_logs_and_links((token, texts) in token_and_texts(8)) {
+        use crate::hostile::{assert_nothing_forged, failing_with_log, log_error, log_line, run_everywhere};
+        use crate::support::*;
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, ResponseTemplate};
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+
+        // A failure, explained from the log.
+        let log = serde_json::json!([
+            log_line(API, 1, &texts[0]),
+            log_line(API, 2, &format!("{}\n{}", texts[1], texts[2])),
+            log_error(API, &texts[3], &texts[4], &texts[5]),
+        ]);
+        let server = runtime.block_on(failing_with_log(log));
+        let run = run_everywhere(
+            "prop-logs",
+            &server.uri(),
+            &token,
+            &[("INPUT_APPLICATIONS", "api".into())],
+        );
+        prop_assert_eq!(run.exit, Some(1), "{}{}", run.stdout, run.stderr);
+        assert_nothing_forged(&run, &token, "failure");
+        prop_assert!(run.stdout.contains("::group::api failed (BUILD_ERROR): deployment log"));
+
+        // A success, with arbitrary links.
+        let server = runtime.block_on(async {
+            let server = qovery(vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")]).await;
+            accept_deploy(&server).await;
+            Mock::given(method("GET"))
+                .and(path(format!("/environment/{ENV}/link")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"results": [
+                    {"service_id": API, "url": texts[5], "is_default": true},
+                    {"service_id": WEB, "url": format!("https://{}", texts[6]), "is_default": true},
+                    {"service_id": WORKER, "url": format!("https://w.example/{}", texts[7])},
+                ]})))
+                .mount(&server)
+                .await;
+            server
+        });
+        let run = run_everywhere(
+            "prop-links",
+            &server.uri(),
+            &token,
+            &[
+                ("INPUT_APPLICATIONS", format!("{API},{WEB}")),
+                ("INPUT_CONTAINERS", WORKER.to_string()),
+            ],
+        );
+        prop_assert_eq!(run.exit, Some(0), "{}{}", run.stdout, run.stderr);
+        assert_nothing_forged(&run, &token, "success");
     }
 }
