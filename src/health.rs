@@ -3,7 +3,7 @@
 //!
 //! - Attempts: at most [`MAX_ATTEMPTS`], each with a timeout of at most [`ATTEMPT_TIMEOUT`] (and
 //!   never past the deadline), spaced by jittered exponential backoff from 1 s to 10 s; a pause that
-//!   would end past the deadline is not taken.
+//!   would leave less than [`MIN_ATTEMPT_WINDOW`] before the deadline is not taken.
 //! - Not healthy in time is a failure (exit 1) that says "deployed but not answering" with the last
 //!   status seen. A signal during the check ends the run as cancelled (exit 5).
 //! - The requests go out on an HTTP client of their own, which has never seen the Qovery token:
@@ -24,6 +24,9 @@ use crate::signal::Shutdown;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most health requests one run sends.
 pub const MAX_ATTEMPTS: usize = 30;
+/// An attempt after a pause is sent only when at least this much of the run's budget is left
+/// for it.
+pub const MIN_ATTEMPT_WINDOW: Duration = Duration::from_secs(1);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const USER_AGENT: &str = concat!(
     "qovery-deploy/",
@@ -121,7 +124,9 @@ pub async fn check(url: &str, deadline: Instant, shutdown: &mut Shutdown, ci: &C
         }
         last = seen;
         let Some(delay) = delays.next() else { break };
-        if Instant::now() + delay >= deadline {
+        // No pause that would leave the next attempt a sliver of time: it would only see its own
+        // timeout, and hide the status seen before.
+        if Instant::now() + delay + MIN_ATTEMPT_WINDOW >= deadline {
             break;
         }
         if let Err(signal) = shutdown.race(tokio::time::sleep(delay)).await {
