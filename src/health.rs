@@ -8,13 +8,16 @@
 //!   status seen. A signal during the check ends the run as cancelled (exit 5).
 //! - The requests go out on an HTTP client of their own, which has never seen the Qovery token:
 //!   the service's URL comes from the API, and nothing of ours may leak to it. Redirects are
-//!   followed (at most 5); the body is not read.
+//!   followed (at most 5); the body is not read. It trusts what the API client trusts (the
+//!   embedded roots and `SSL_CERT_FILE` / `SSL_CERT_DIR`), and reaches a loopback service directly,
+//!   never through a proxy.
 
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use crate::ci::Ci;
+use crate::inputs::{ExtraRoots, is_loopback_url};
 use crate::links::Links;
 use crate::neutral::{self, Redactor};
 use crate::report::{Report, RunResult};
@@ -50,16 +53,24 @@ pub fn target(url: &str, path: &str) -> String {
     format!("{}{path}", url.trim_end_matches('/'))
 }
 
-/// The health client: no default header at all (no `Authorization`), embedded roots.
-fn http_client() -> Result<reqwest::Client, String> {
+/// The health client for `url`: no default header at all (no `Authorization`), the embedded roots
+/// and `extra_roots`, no proxy for a loopback `url`.
+fn http_client(url: &str, extra_roots: &ExtraRoots) -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
         .iter()
+        .map(|der| der.as_ref())
+        .chain(extra_roots.certificates.iter().map(|der| der.as_ref()))
         .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(CONNECT_TIMEOUT)
         .tls_certs_only(roots)
-        .redirect(reqwest::redirect::Policy::limited(5))
+        .redirect(reqwest::redirect::Policy::limited(5));
+    if reqwest::Url::parse(url).is_ok_and(|u| is_loopback_url(&u)) {
+        builder = builder.no_proxy();
+    }
+    builder
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
@@ -82,8 +93,14 @@ fn describe(error: &reqwest::Error, redactor: &Redactor) -> String {
 
 /// Sends `GET url` until a 2xx, the deadline, [`MAX_ATTEMPTS`] or a signal. Prints a line when
 /// what it sees changes.
-pub async fn check(url: &str, deadline: Instant, shutdown: &mut Shutdown, ci: &Ci) -> Health {
-    let client = match http_client() {
+pub async fn check(
+    url: &str,
+    extra_roots: &ExtraRoots,
+    deadline: Instant,
+    shutdown: &mut Shutdown,
+    ci: &Ci,
+) -> Health {
+    let client = match http_client(url, extra_roots) {
         Ok(client) => client,
         Err(why) => {
             return Health::NotAnswering {
@@ -142,6 +159,7 @@ pub async fn check(url: &str, deadline: Instant, shutdown: &mut Shutdown, ci: &C
 pub async fn gate(
     path: &str,
     links: Option<&Links>,
+    extra_roots: &ExtraRoots,
     deadline: Instant,
     shutdown: &mut Shutdown,
     ci: &Ci,
@@ -161,7 +179,7 @@ pub async fn gate(
     let url = target(url, path);
     let started = Instant::now();
     ci.progress(&format!("health: checking {url}"));
-    let verdict = check(&url, deadline, shutdown, ci).await;
+    let verdict = check(&url, extra_roots, deadline, shutdown, ci).await;
     let seconds = started.elapsed().as_secs();
     match verdict {
         Health::Healthy { status, attempts } => ci.progress(&format!(

@@ -207,7 +207,9 @@ pub async fn deploy_planned(
             let targets = &plan.targets;
             let links = links::publish(extra, shutdown, ci, id, services, targets, report).await;
             if let Some(path) = &config.health_check_path {
-                health::gate(path, links.as_ref(), deadline, shutdown, ci, report).await;
+                let roots = &config.extra_roots;
+                let links = links.as_ref();
+                health::gate(path, links, roots, deadline, shutdown, ci, report).await;
             }
         }
         RunResult::Cancelled | RunResult::Queued => {}

@@ -565,12 +565,22 @@ async fn the_health_check_passes_without_ever_sending_the_token() {
     ])
     .await;
     let qovery = deployed(ResponseTemplate::new(200).set_body_json(links(&app.uri()))).await;
+    // A proxy that would answer 502: a loopback service is reached directly, as the API is.
+    let proxy = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&proxy)
+        .await;
     let output = command(&qovery.uri())
         .env("INPUT_APPLICATIONS", "api")
         .env("INPUT_HEALTH-CHECK-PATH", "/healthz")
+        .env("HTTP_PROXY", proxy.uri())
+        .env("http_proxy", proxy.uri())
+        .env("ALL_PROXY", proxy.uri())
         .output()
         .unwrap();
     assert_exit(&output, 0);
+    assert!(requests(&proxy).await.is_empty(), "the proxy was used");
     let seen = health_requests(&app).await;
     assert_eq!(seen.len(), 3);
     for request in &seen {

@@ -1,6 +1,7 @@
 //! TLS trust: a server signed by a private CA (a TLS-intercepting proxy, a self-hosted API) is
 //! refused once, never retried, with a message saying what to set; `SSL_CERT_FILE` or
-//! `SSL_CERT_DIR` pointing at that CA makes it trusted, besides the embedded roots.
+//! `SSL_CERT_DIR` pointing at that CA makes it trusted, besides the embedded roots, for the API
+//! and for the health check of a service behind the same CA.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -20,7 +21,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// An HTTPS server on 127.0.0.1 with a certificate from the test CA, answering every request
-/// `401`. It counts TCP connections and completed requests.
+/// `401` (or the status line given). It counts TCP connections and completed requests.
 struct TlsServer {
     port: u16,
     connections: Arc<AtomicUsize>,
@@ -29,6 +30,10 @@ struct TlsServer {
 
 impl TlsServer {
     fn start() -> TlsServer {
+        TlsServer::answering("401 Unauthorized")
+    }
+
+    fn answering(status: &'static str) -> TlsServer {
         let certs: Vec<CertificateDer<'static>> =
             CertificateDer::pem_file_iter(fixture("server.pem"))
                 .unwrap()
@@ -67,9 +72,10 @@ impl TlsServer {
                 }
                 if request.windows(4).any(|w| w == b"\r\n\r\n") {
                     served.fetch_add(1, Ordering::SeqCst);
-                    let _ = tls.write_all(
-                        b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                     );
+                    let _ = tls.write_all(answer.as_bytes());
                     let _ = tls.flush();
                 }
             }
@@ -153,4 +159,48 @@ fn an_unreadable_ssl_cert_file_is_bad_input_before_any_request() {
         stderr(&output)
     );
     assert_eq!(server.connections.load(Ordering::SeqCst), 0);
+}
+
+/// A service behind the private CA (a corporate network): its health check trusts what the API
+/// client trusts, and says what went wrong when it cannot.
+#[tokio::test]
+async fn the_health_check_trusts_the_same_private_ca() {
+    use serde_json::json;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    for trusted in [true, false] {
+        let service = TlsServer::answering("200 OK");
+        let qovery = qovery(vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")]).await;
+        accept_deploy(&qovery).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/environment/{ENV}/link")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": [
+                {"service_id": API, "url": format!("{}/api", service.url()), "is_default": true}
+            ]})))
+            .mount(&qovery)
+            .await;
+        let mut cmd = command(&qovery.uri());
+        cmd.env("INPUT_APPLICATIONS", "api")
+            .env("INPUT_HEALTH-CHECK-PATH", "/healthz")
+            .env("INPUT_TIMEOUT", "4s");
+        if trusted {
+            cmd.env("SSL_CERT_FILE", fixture("ca.pem"));
+        }
+        let output = cmd.output().unwrap();
+        if trusted {
+            assert_exit(&output, 0);
+            assert_eq!(service.requests.load(Ordering::SeqCst), 1);
+            assert!(
+                stdout(&output).contains("/api/healthz answered HTTP 200 (attempt 1"),
+                "{}",
+                stdout(&output)
+            );
+        } else {
+            assert_exit(&output, 1);
+            assert_eq!(service.requests.load(Ordering::SeqCst), 0);
+            let err = stderr(&output);
+            assert!(err.contains("deployed but not answering"), "{err}");
+            assert!(err.contains("UnknownIssuer"), "{err}");
+        }
+    }
 }
