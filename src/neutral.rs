@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | a log line (stdout, stderr) | [`log_text`], or [`log_fragment`] / [`log_excerpt`] (a line of an outside log, cut saying how much) + [`defuse_line`] | GitHub's runner reads workflow commands from both streams: a line that starts with `::` after its leading whitespace is trimmed (`ActionCommand.TryParseV2`), or that holds `##[` anywhere (the legacy `TryParse`) |
 //! | workflow command data / property | [`command_data`], [`command_property`] | the runner's escapes: `%` `\r` `\n` (data), also `:` `,` (property); annotations are cut at 4096 characters |
-//! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML, autolink or mention renders; a link only to an `https` URL under the console base |
+//! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML, autolink or mention renders; a link only to an `https` URL under the console base (or Qovery's documentation, for a failure's documentation link); a service's address as an autolink ([`md_autolink`]) only when it is a plain `https` URL |
 //! | `$GITHUB_OUTPUT` value | [`output_value`] (and the heredoc writer in `ci`) | redacted; the heredoc delimiter never occurs in the value |
 //! | GitLab dotenv value | [`dotenv_value`] | one line (`KEY=VALUE`, GitLab's `ParseDotenvArtifactService`), `$` and `%` encoded so no GitLab variable expansion finds a reference |
 //!
@@ -24,9 +24,10 @@
 //! bidirectional controls, …) are shown escaped, Rust style (`\n`, `\u{1b}`, `\u{200b}`), by
 //! [`inline`]: they never reach a terminal, a log viewer or a file raw.
 //!
-//! For later users (e.g. API logs printed into the CI log): pass each outside line through
-//! [`crate::ci::Ci::line`] (which applies [`log_text`]); when composing a line from several outside
-//! fragments, escape each one with [`inline`] first so that its line breaks cannot fake lines.
+//! Pass each outside line through [`crate::ci::Ci::line`] (which applies [`log_text`]); when
+//! composing a line from several outside fragments, escape each one with [`inline`] first so that
+//! its line breaks cannot fake lines. Lines of an outside log (the deployment log of a failed
+//! service, [`crate::logs`]) are [`log_excerpt`]s, printed by [`crate::ci::Ci::log_block`].
 
 use std::borrow::Cow;
 use std::collections::HashSet;
