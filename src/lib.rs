@@ -15,7 +15,8 @@
 //! - [`api`]: the one HTTP client and the API's types; [`kind`]: the kinds of service;
 //! - [`preflight`]: the read-only GETs every command starts with; [`console`]: console links;
 //! - [`plan`]: the listed entries turned into the deploy request;
-//! - [`wait`]: following our deployment request until it ends;
+//! - [`wait`]: following our deployment request until it ends; [`history`]: our execution's
+//!   record in the deployment history, and the proof of what it deployed;
 //! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
 //! - [`extra`]: the reads after the end, on a short budget: [`logs`] (why a service failed, from
 //!   its deployment log) and [`links`] (where the services answer: `url`, `urls`); [`health`]:
@@ -38,6 +39,7 @@ pub mod error;
 pub mod extra;
 pub mod handover;
 pub mod health;
+pub mod history;
 pub mod inputs;
 pub mod kind;
 pub mod links;

@@ -889,9 +889,13 @@ impl Client {
         .await
     }
 
-    /// The ids of the deployment requests still waiting in the environment's queue (ids of another
-    /// shape are left out: they cannot be ours).
-    pub async fn queued_requests(&self, environment_id: &str) -> Result<Vec<String>, ApiError> {
+    /// `GET /environment/{id}/deploymentQueue`: the requests still waiting, in queue order, with
+    /// the services each carries. Entries whose request id is not a UUID are left out: they cannot
+    /// be ours, and their id is never used.
+    pub async fn deployment_queue(
+        &self,
+        environment_id: &str,
+    ) -> Result<Vec<QueuedRequest>, ApiError> {
         let template = "/environment/{id}/deploymentQueue";
         let id = path_id(Method::GET, template, "environment id", environment_id)?;
         let list: Results<QueuedRequest> = self
@@ -900,9 +904,38 @@ impl Client {
         Ok(list
             .results
             .into_iter()
-            .map(|r| r.identifier.deployment_request_id)
-            .filter(|id| ids::is_uuid(id))
+            .filter(|r| ids::is_uuid(&r.identifier.deployment_request_id))
             .collect())
+    }
+
+    /// The ids of the deployment requests still waiting in the environment's queue (UUIDs only,
+    /// see [`Client::deployment_queue`]).
+    pub async fn queued_requests(&self, environment_id: &str) -> Result<Vec<String>, ApiError> {
+        Ok(self
+            .deployment_queue(environment_id)
+            .await?
+            .into_iter()
+            .map(|r| r.identifier.deployment_request_id)
+            .collect())
+    }
+
+    /// `GET /environment/{id}/deploymentHistoryV2?pageSize=N`: the environment's latest `page_size`
+    /// executions, newest first (the spec's default is 20).
+    pub async fn deployment_history(
+        &self,
+        environment_id: &str,
+        page_size: u32,
+    ) -> Result<Vec<HistoryExecution>, ApiError> {
+        let template = "/environment/{id}/deploymentHistoryV2";
+        let id = path_id(Method::GET, template, "environment id", environment_id)?;
+        let page_size = page_size.to_string();
+        let page: HistoryPage = self
+            .get(
+                format!("/environment/{id}/deploymentHistoryV2"),
+                &[("pageSize", page_size.as_str())],
+            )
+            .await?;
+        Ok(page.results)
     }
 
     /// `GET /environment/{id}/logs?version=<execution_id>`: the last 1000 deployment log entries

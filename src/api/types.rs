@@ -566,15 +566,206 @@ impl ServiceInfo {
     }
 }
 
-/// A `QueuedDeploymentRequestWithStages`, only its identifier.
+/// One page of `GET /environment/{id}/deploymentHistoryV2`
+/// (`DeploymentHistoryEnvironmentPaginatedResponseListV2`): the latest executions, newest first.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryPage {
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub results: Vec<HistoryExecution>,
+}
+
+/// `DeploymentHistoryEnvironmentV2`: one execution of an environment deployment. Every field is
+/// optional here (the spec requires most of them, but an entry that lacks one must not hide the
+/// others); enum values are kept as text.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryExecution {
+    #[serde(default)]
+    pub identifier: Option<HistoryExecutionId>,
+    #[serde(default)]
+    pub auditing_data: Option<HistoryAuditing>,
+    /// `StateEnum` of the whole execution.
+    #[serde(default)]
+    pub status: Option<State>,
+    /// `DeploymentHistoryTriggerAction` (`DEPLOY`, `RESTART`, …).
+    #[serde(default)]
+    pub trigger_action: Option<String>,
+    /// `DeploymentHistoryActionStatus` (`QUEUED`, `ONGOING`, `SUCCESS`, `ERROR`, `CANCELED`, …).
+    #[serde(default)]
+    pub action_status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub stages: Vec<HistoryStage>,
+}
+
+impl HistoryExecution {
+    /// `identifier.execution_id`: `{environment_id}-{n}`, the same id as
+    /// `EnvironmentStatus.last_deployment_id` (notes §11, §13).
+    pub fn execution_id(&self) -> Option<&str> {
+        self.identifier.as_ref()?.execution_id.as_deref()
+    }
+
+    /// Every service of every stage.
+    pub fn services(&self) -> impl Iterator<Item = &HistoryService> {
+        self.stages.iter().flat_map(|stage| stage.services.iter())
+    }
+
+    /// The entry of one service (ids compared case-insensitively).
+    pub fn service(&self, service_id: &str) -> Option<&HistoryService> {
+        self.services().find(|s| {
+            s.service_id()
+                .is_some_and(|id| id.eq_ignore_ascii_case(service_id))
+        })
+    }
+}
+
+/// `DeploymentHistoryEnvironmentV2.identifier`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryExecutionId {
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// `DeploymentHistoryAuditingData`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryAuditing {
+    /// RFC 3339 date-time.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub triggered_by: Option<String>,
+    #[serde(default)]
+    pub origin: Option<String>,
+}
+
+/// `DeploymentHistoryStage`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryStage {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub services: Vec<HistoryService>,
+}
+
+/// `DeploymentHistoryService`: one service in one execution, with the version it deployed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryService {
+    #[serde(default)]
+    pub identifier: Option<HistoryServiceId>,
+    /// `StateEnum` of the service in this execution.
+    #[serde(default)]
+    pub status: Option<State>,
+    #[serde(default)]
+    pub status_details: Option<StatusDetails>,
+    /// `DeploymentHistoryServiceDetails`, a oneOf read as one lenient object.
+    #[serde(default)]
+    pub details: Option<HistoryDetails>,
+}
+
+impl HistoryService {
+    pub fn service_id(&self) -> Option<&str> {
+        self.identifier.as_ref()?.service_id.as_deref()
+    }
+}
+
+/// `DeploymentHistoryService.identifier`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryServiceId {
+    #[serde(default)]
+    pub service_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub service_type: Option<String>,
+    #[serde(default)]
+    pub execution_id: Option<String>,
+}
+
+/// `DeploymentHistoryServiceDetails`: the branches of its oneOf merged into one set of optional
+/// fields. Applications carry `commit`; containers `image_name` + `tag`; jobs `image_name` + `tag`
+/// and, when built from git, `commit`; helms `commit` or `repository.chart_version`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryDetails {
+    #[serde(default)]
+    pub commit: Option<HistoryCommit>,
+    #[serde(default)]
+    pub image_name: Option<String>,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub repository: Option<HistoryChart>,
+}
+
+/// `Commit`, only its id.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryCommit {
+    #[serde(default)]
+    pub git_commit_id: Option<String>,
+}
+
+/// `HelmDeploymentHistoryDetails.repository`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HistoryChart {
+    #[serde(default)]
+    pub chart_name: Option<String>,
+    #[serde(default)]
+    pub chart_version: Option<String>,
+}
+
+/// A list whose unreadable items are dropped rather than failing the whole answer: one odd entry
+/// in the history must not hide our execution. `null` reads as an empty list.
+fn lenient_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let items: Option<Vec<serde_json::Value>> = Option::deserialize(deserializer)?;
+    Ok(items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|item| serde_json::from_value(item).ok())
+        .collect())
+}
+
+/// A `QueuedDeploymentRequestWithStages`: its identifier and the services it carries.
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueuedRequest {
     pub identifier: QueuedIdentifier,
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub stages: Vec<QueuedStage>,
+}
+
+impl QueuedRequest {
+    pub fn request_id(&self) -> &str {
+        &self.identifier.deployment_request_id
+    }
+
+    /// Whether the request carries this service (ids compared case-insensitively).
+    pub fn carries(&self, service_id: &str) -> bool {
+        self.stages.iter().flat_map(|s| &s.services).any(|s| {
+            s.identifier
+                .as_ref()
+                .and_then(|i| i.service_id.as_deref())
+                .is_some_and(|id| id.eq_ignore_ascii_case(service_id))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueuedIdentifier {
     pub deployment_request_id: String,
+}
+
+/// One stage of a queued request, only its services.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueuedStage {
+    #[serde(default, deserialize_with = "lenient_list")]
+    pub services: Vec<QueuedService>,
+}
+
+/// One service of a queued request's stage.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueuedService {
+    #[serde(default)]
+    pub identifier: Option<HistoryServiceId>,
 }
 
 /// `DeploymentStageResponse`, only what `skip`/`unskip` need.
@@ -887,6 +1078,75 @@ mod tests {
             serde_json::to_value(&request).unwrap(),
             serde_json::json!({"name": "pr-12", "mode": "PREVIEW", "cluster_id": "c1", "apply_deployment_rule": true})
         );
+    }
+
+    #[test]
+    fn history_is_read_leniently() {
+        let page: HistoryPage = serde_json::from_value(serde_json::json!({
+            "page": 1, "page_size": 20,
+            "results": [
+                "not an execution",
+                {"identifier": {"execution_id": "e-43", "environment_id": "x"},
+                 "status": "HYPERSPACE", "action_status": "SOMETHING_NEW", "trigger_action": "DEPLOY",
+                 "stages": [
+                    {"name": "apps", "status": "DONE", "duration": "PT1S", "services": [
+                        {"identifier": {"service_id": "A1", "name": "api", "service_type": "APPLICATION", "execution_id": "e-43"},
+                         "status": "DEPLOYED", "status_details": {"action": "DEPLOY", "status": "SUCCESS", "sub_action": "NONE"},
+                         "details": {"commit": {"git_commit_id": "abc", "tag": "", "message": "m"}, "build_pod_name": "b"},
+                         "icon_uri": "x", "extra": [1, 2]},
+                        {"identifier": {"service_id": "c1", "name": "worker", "service_type": "CONTAINER"},
+                         "status": "DEPLOYED", "details": {"image_name": "acme/worker", "tag": "1.4.2", "arguments": []}},
+                        {"identifier": {"service_id": "h1", "name": "chart", "service_type": "HELM"},
+                         "details": {"repository": {"chart_name": "n", "chart_version": "4.11.2"}}},
+                        42
+                    ]},
+                    {"name": "empty", "services": null}
+                 ]},
+                {"identifier": null, "stages": null}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(page.results.len(), 2);
+        let execution = &page.results[0];
+        assert_eq!(execution.execution_id(), Some("e-43"));
+        assert_eq!(execution.status.as_ref().unwrap().as_str(), "HYPERSPACE");
+        assert_eq!(execution.action_status.as_deref(), Some("SOMETHING_NEW"));
+        assert_eq!(execution.services().count(), 3);
+        let api = execution.service("a1").unwrap();
+        assert_eq!(
+            api.details
+                .as_ref()
+                .unwrap()
+                .commit
+                .as_ref()
+                .unwrap()
+                .git_commit_id
+                .as_deref(),
+            Some("abc")
+        );
+        let chart = execution.service("H1").unwrap();
+        assert!(chart.status.is_none());
+        assert_eq!(
+            chart
+                .details
+                .as_ref()
+                .unwrap()
+                .repository
+                .as_ref()
+                .unwrap()
+                .chart_version
+                .as_deref(),
+            Some("4.11.2")
+        );
+        assert_eq!(page.results[1].execution_id(), None);
+        let queued: QueuedRequest = serde_json::from_value(serde_json::json!({
+            "identifier": {"deployment_request_id": "r", "environment_id": "e"},
+            "stages": [{"name": "s", "status": "QUEUED", "services": [
+                {"identifier": {"service_id": "A1", "service_type": "APPLICATION", "name": "api"}, "status": "QUEUED"}
+            ]}]
+        }))
+        .unwrap();
+        assert!(queued.carries("a1") && !queued.carries("b1"));
     }
 
     #[test]

@@ -193,7 +193,60 @@ fn the_fields_the_client_reads_exist_in_the_spec() {
         "DeploymentStageServiceResponse",
         &["service_id", "is_skipped"],
     );
-    has("QueuedDeploymentRequestWithStages", &["identifier"]);
+    has(
+        "QueuedDeploymentRequestWithStages",
+        &["identifier", "stages"],
+    );
+    has(
+        "DeploymentHistoryEnvironmentPaginatedResponseListV2",
+        &["results"],
+    );
+    has(
+        "DeploymentHistoryEnvironmentV2",
+        &[
+            "identifier",
+            "auditing_data",
+            "status",
+            "trigger_action",
+            "action_status",
+            "stages",
+        ],
+    );
+    has("DeploymentHistoryStage", &["name", "services"]);
+    has(
+        "DeploymentHistoryService",
+        &["identifier", "status", "status_details", "details"],
+    );
+    has(
+        "DeploymentHistoryAuditingData",
+        &["created_at", "triggered_by", "origin"],
+    );
+    has("Commit", &["git_commit_id"]);
+    // The version fields, in the branches of the details' oneOf.
+    let details: Vec<String> = spec.schema("DeploymentHistoryServiceDetails")["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|branch| branch["properties"].as_object().unwrap().keys().cloned())
+        .collect();
+    for field in ["commit", "image_name", "tag", "repository"] {
+        assert!(details.iter().any(|d| d == field), "details.{field}");
+    }
+    let identifiers = |schema: &str| {
+        spec.schema(schema)["properties"]["identifier"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert!(identifiers("DeploymentHistoryEnvironmentV2").contains(&"execution_id".to_string()));
+    for field in ["service_id", "name", "service_type", "execution_id"] {
+        assert!(
+            identifiers("DeploymentHistoryService").contains(&field.to_string()),
+            "{field}"
+        );
+    }
     // The failure report and the links.
     has(
         "EnvironmentLogs",

@@ -221,8 +221,18 @@ impl Spec {
                 .find(|p| p["in"] == "query" && p["name"] == name.as_str())
             {
                 Some(parameter) => {
-                    let violations =
-                        self.violations(&parameter["schema"], &Value::String(value.clone()));
+                    // A query value is text on the wire: a number parameter is checked as the
+                    // number it spells.
+                    let schema = self.resolve(&parameter["schema"]);
+                    let typed = match schema["type"].as_str() {
+                        Some("number" | "integer") => {
+                            serde_json::from_str::<serde_json::Number>(value)
+                                .map(Value::Number)
+                                .unwrap_or_else(|_| Value::String(value.clone()))
+                        }
+                        _ => Value::String(value.clone()),
+                    };
+                    let violations = self.violations(schema, &typed);
                     errors.extend(
                         violations
                             .into_iter()
@@ -436,4 +446,14 @@ fn the_validator_catches_what_it_must() {
         "{errors:?}"
     );
     assert!(!errors.iter().any(|e| e.contains("$.name")), "{errors:?}");
+    let history = |size: &str| {
+        spec.request_violations(
+            "GET",
+            "/environment/x/deploymentHistoryV2",
+            &[("pageSize".into(), size.into())],
+            &[],
+        )
+    };
+    assert_eq!(history("10"), Vec::<String>::new());
+    assert!(!history("ten").is_empty());
 }
