@@ -46,6 +46,11 @@ pub mod ids {
     pub const PREVIOUS_EXECUTION: &str = "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10-41";
     /// The other user's deployment request in the `queued` / `queued-stuck` scenarios.
     pub const OTHER_DEPLOYMENT_REQUEST: &str = "9e000000-0000-4000-8000-000000000042";
+    /// `merged`: the request of the API token's user that waits in the queue, into which ours is
+    /// merged.
+    pub const SAME_USER_DEPLOYMENT_REQUEST: &str = "9e000000-0000-4000-8000-000000000043";
+    /// `moved-on`: the other user's request that starts the instant ours ends.
+    pub const FOLLOWING_DEPLOYMENT_REQUEST: &str = "9e000000-0000-4000-8000-000000000044";
 
     /// The container registry used by `worker` and `migrate`.
     pub const REGISTRY: &str = "7e000000-0000-4000-8000-000000000001";

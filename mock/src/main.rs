@@ -92,7 +92,7 @@ fn usage() -> String {
     let mut text = USAGE.to_owned();
     for scenario in Scenario::ALL {
         text.push_str(&format!(
-            "    {:<14} {}\n",
+            "    {:<17} {}\n",
             scenario.name(),
             scenario.summary()
         ));

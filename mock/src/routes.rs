@@ -12,8 +12,8 @@ use axum::routing::{MethodRouter, get, post, put};
 use serde_json::{Value, json};
 
 use crate::api::{
-    ActionStatus, DeploymentStage, EnvDeploymentStatus, EnvironmentStatus, EnvironmentStatuses,
-    QueuedDeploymentRequest, Results, State as ServiceState, Status, StatusDetails,
+    DeploymentStage, EnvDeploymentStatus, EnvironmentStatus, EnvironmentStatuses,
+    QueuedDeploymentRequest, Results, State as ServiceState, Status,
 };
 use crate::environments;
 use crate::error::{ApiError, ApiResult};
@@ -23,7 +23,7 @@ use crate::logs;
 use crate::record::{self, RecordedRequest};
 use crate::scenario::Scenario;
 use crate::server::Shared;
-use crate::state::{CancelQueuedError, JobEvent, RequestKind, Target, World};
+use crate::state::{CancelQueuedError, HistoryPage, JobEvent, RequestKind, Target, World};
 use crate::validate;
 
 type AppState = State<Arc<Shared>>;
@@ -62,6 +62,10 @@ pub(crate) fn api(shared: Arc<Shared>) -> axum::Router {
         .route("/environment/{id}/statuses", get(environment_statuses))
         .route("/environment/{id}/service/deploy", post(deploy_services))
         .route("/environment/{id}/deploymentQueue", get(deployment_queue))
+        .route(
+            "/environment/{id}/deploymentHistoryV2",
+            get(deployment_history),
+        )
         .route(
             "/environment/{id}/cancelDeployment",
             post(cancel_environment),
@@ -195,7 +199,7 @@ async fn deploy_services(
         let request_id = world.enqueue(RequestKind::Services, targets, now);
         EnvironmentStatus {
             state: ServiceState::DeploymentQueued,
-            deployment_request_id: Some(request_id),
+            deployment_request_id: Some(world.announced_request_id(request_id)),
             ..world.environment_status(now)
         }
     });
@@ -209,6 +213,28 @@ async fn deployment_queue(
     check_environment(&id)?;
     let results = shared.with_world(|world, _| world.queued_requests());
     Ok(Json(Results { results }))
+}
+
+/// `GET /environment/{id}/deploymentHistoryV2?pageSize=N` (default 20, at least 1).
+async fn deployment_history(
+    State(shared): AppState,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<HistoryPage>> {
+    check_environment(&id)?;
+    let page_size = match query_param(query.as_deref(), "pageSize") {
+        None => 20,
+        Some(value) => value
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("pageSize must be a positive number, got `{value}`"))
+            })?,
+    };
+    Ok(Json(
+        shared.with_world(|world, now| world.history(now, page_size)),
+    ))
 }
 
 async fn deployment_status(
@@ -295,12 +321,7 @@ fn accept_job(
             version,
         };
         let request_id = world.enqueue(kind, vec![target], now);
-        Status {
-            state: ServiceState::DeploymentQueued,
-            status_details: StatusDetails::new(kind.action(), ActionStatus::Queued),
-            deployment_request_id: Some(request_id),
-            ..world.service_status(job, now)
-        }
+        world.job_accepted(job, kind, request_id, now)
     });
     (StatusCode::ACCEPTED, Json(status))
 }

@@ -37,11 +37,24 @@ pub enum Scenario {
     CloneRace,
     /// Deployments succeed, but the services' links answer 503 (a health check never passes).
     Unhealthy,
+    /// Someone else's deployment runs, and a request by the same user as ours (the API token's)
+    /// waits in the queue; ours is merged into that one and never holds the environment.
+    Merged,
+    /// Another deployment starts the instant ours ends: ours never shows its final state.
+    MovedOn,
+    /// The history shows that the first service of each deployment got another version.
+    VersionMismatch,
+    /// A job deploy starts at once: the answer has no deployment request id, only an execution id.
+    JobImmediate,
+    /// Deployments hang like `stuck`; a cancel stays `CANCELING` for 4 steps.
+    CancelSlow,
+    /// Someone else's deployment runs; the deploy answer names its request instead of ours.
+    ForeignId,
 }
 
 impl Scenario {
     /// Every scenario, in documentation order.
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::Happy,
         Scenario::Stale,
         Scenario::EarlyId,
@@ -55,6 +68,12 @@ impl Scenario {
         Scenario::Unauthorized,
         Scenario::CloneRace,
         Scenario::Unhealthy,
+        Scenario::Merged,
+        Scenario::MovedOn,
+        Scenario::VersionMismatch,
+        Scenario::JobImmediate,
+        Scenario::CancelSlow,
+        Scenario::ForeignId,
     ];
 
     /// The kebab-case name used on the command line.
@@ -73,6 +92,12 @@ impl Scenario {
             Scenario::Unauthorized => "unauthorized",
             Scenario::CloneRace => "clone-race",
             Scenario::Unhealthy => "unhealthy",
+            Scenario::Merged => "merged",
+            Scenario::MovedOn => "moved-on",
+            Scenario::VersionMismatch => "version-mismatch",
+            Scenario::JobImmediate => "job-immediate",
+            Scenario::CancelSlow => "cancel-slow",
+            Scenario::ForeignId => "foreign-id",
         }
     }
 
@@ -98,6 +123,12 @@ impl Scenario {
                 "the first clone of a name answers 409 (a concurrent run made it)"
             }
             Scenario::Unhealthy => "deployments succeed; the services' links answer 503",
+            Scenario::Merged => "ours is merged into a queued request of the same user",
+            Scenario::MovedOn => "another deployment starts the instant ours ends",
+            Scenario::VersionMismatch => "the history shows another version for the first service",
+            Scenario::JobImmediate => "job deploys start at once, answered without a request id",
+            Scenario::CancelSlow => "like stuck; a cancel stays CANCELING for 4 steps",
+            Scenario::ForeignId => "the deploy answer names the running request, not ours",
         }
     }
 

@@ -18,6 +18,11 @@ use crate::fixtures::{self, SERVICES, ServiceType, ids};
 use crate::scenario::Scenario;
 use crate::stages::Stages;
 
+mod busy;
+mod history;
+
+pub(crate) use history::HistoryPage;
+
 /// How long before the mock started the previous deployment happened.
 const PREVIOUS_DEPLOYMENT_AGE: Duration = Duration::from_secs(3600);
 /// How long the previous deployment took.
@@ -323,6 +328,8 @@ pub(crate) struct World {
     /// Whether a deployment happened before the mock started (the fixture environment); a
     /// freshly cloned environment has none: `READY`, `NEVER_DEPLOYED`, no execution yet.
     has_history: bool,
+    /// Requests merged into another one (`merged` scenario): they never run on their own.
+    merged: Vec<String>,
 }
 
 impl World {
@@ -345,10 +352,12 @@ impl World {
             idle_since: epoch,
             head_since: epoch,
             has_history: true,
+            merged: Vec::new(),
         };
         if matches!(scenario, Scenario::Queued | Scenario::QueuedStuck) {
             world.start_other_deployment();
         }
+        world.set_up_busy_scenario();
         world
     }
 
@@ -375,6 +384,7 @@ impl World {
             idle_since: epoch,
             head_since: epoch,
             has_history: false,
+            merged: Vec::new(),
         }
     }
 
@@ -437,7 +447,9 @@ impl World {
                     _ => return,
                 }
             } else if let Some(&head) = self.queue.front() {
-                let at = self.pickup_time(head);
+                let Some(at) = self.pickup_time(head) else {
+                    return;
+                };
                 if at > now {
                     return;
                 }
@@ -450,16 +462,17 @@ impl World {
         }
     }
 
-    fn pickup_time(&self, index: usize) -> Instant {
+    /// When a queued request starts; `None` while it is held back (see [`World::pickup_delay`]).
+    fn pickup_time(&self, index: usize) -> Option<Instant> {
         let delay = match self.scenario {
             Scenario::Stale => self.step * 3,
-            _ => self.step,
+            _ => self.pickup_delay(index)?,
         };
         let ready = self.requests[index]
             .created_at
             .max(self.idle_since)
             .max(self.head_since);
-        ready + delay
+        Some(ready + delay)
     }
 
     fn finish_time(&self, index: usize) -> Option<Instant> {
@@ -469,7 +482,7 @@ impl World {
             return None;
         }
         match run.cancel_at {
-            Some(cancel_at) => Some(cancel_at + self.step),
+            Some(cancel_at) => Some(cancel_at + self.cancel_duration()),
             None => Some(run.started_at + request.plan.duration()?),
         }
     }
@@ -496,8 +509,10 @@ impl World {
             };
             run.finished = Some((at, outcome));
             if outcome != Outcome::Canceled {
-                for target in &request.targets {
-                    if request.fails(target.service) {
+                for (position, target) in request.targets.iter().enumerate() {
+                    if request.fails(target.service)
+                        || !busy::applies_version(self.scenario, request, position)
+                    {
                         continue;
                     }
                     if let Some(version) = &target.version {
@@ -518,6 +533,9 @@ impl World {
         now: Instant,
     ) -> String {
         let id = uuid::Uuid::new_v4().to_string();
+        if self.merge(kind, &targets, &id) {
+            return id;
+        }
         let plan = self.plan(kind);
         self.requests.push(DeploymentRequest {
             id: id.clone(),
@@ -530,6 +548,7 @@ impl World {
             lifecycle: Lifecycle::Queued,
         });
         self.queue.push_back(self.requests.len() - 1);
+        self.after_enqueue(kind, now);
         id
     }
 
@@ -542,7 +561,7 @@ impl World {
         };
         let ending = match self.scenario {
             Scenario::Fail | Scenario::DeployedError => Ending::Finish(Outcome::Failure),
-            Scenario::Stuck => match phases.pop() {
+            Scenario::Stuck | Scenario::CancelSlow => match phases.pop() {
                 Some((phase, _)) => Ending::Hang(phase),
                 None => Ending::Hang(Phase::Deploying),
             },
@@ -598,6 +617,9 @@ impl World {
     pub(crate) fn deployment_status(&self, id: &str, now: Instant) -> Option<State> {
         if self.has_history && id == ids::PREVIOUS_DEPLOYMENT_REQUEST {
             return Some(State::Deployed);
+        }
+        if self.was_merged(id) {
+            return None;
         }
         self.requests
             .iter()
@@ -835,7 +857,7 @@ impl World {
                         origin: request.origin,
                     },
                     trigger_action: "DEPLOY",
-                    stages: Vec::new(),
+                    stages: self.queued_stages(request),
                 }
             })
             .collect()

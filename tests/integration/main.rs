@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against a wiremock Qovery (and, in `e2e`, the bundled
 //! stateful mock). One test binary, as in `just`, to keep link times down.
 
+mod busy;
 mod cancel;
 mod contract;
 mod deploy;

@@ -92,7 +92,8 @@ impl Spec {
         errors
     }
 
-    /// The properties a schema declares, its `allOf` branches included.
+    /// The properties a schema declares, its `allOf` branches included, and its `oneOf`/`anyOf`
+    /// branches' (each branch is then checked closed on its own).
     fn declared<'a>(&'a self, schema: &'a Value, names: &mut Vec<&'a str>) {
         let schema = self.resolve(schema);
         names.extend(
@@ -101,8 +102,10 @@ impl Spec {
                 .into_iter()
                 .flat_map(|p| p.keys().map(String::as_str)),
         );
-        for branch in schema["allOf"].as_array().into_iter().flatten() {
-            self.declared(branch, names);
+        for key in ["allOf", "oneOf", "anyOf"] {
+            for branch in schema[key].as_array().into_iter().flatten() {
+                self.declared(branch, names);
+            }
         }
     }
 
@@ -152,9 +155,10 @@ impl Spec {
                 errors.push(format!("{at}: {value} is not one of {choices:?}"));
             }
         }
-        let kind = schema["type"]
-            .as_str()
-            .or(schema.get("properties").map(|_| "object"));
+        let kind = schema["type"].as_str().or(schema
+            .get("properties")
+            .or(schema.get("allOf"))
+            .map(|_| "object"));
         match (kind, value) {
             (Some("object"), Value::Object(fields)) => {
                 let properties = schema["properties"].as_object();
@@ -170,6 +174,14 @@ impl Spec {
                         }
                         None if schema["additionalProperties"].is_object() || open => {}
                         None if schema["allOf"].is_array() => {}
+                        // A field of a `oneOf` branch: that branch checks it.
+                        None if schema["oneOf"].is_array() || schema["anyOf"].is_array() => {
+                            let mut names = Vec::new();
+                            self.declared(schema, &mut names);
+                            if !names.contains(&name.as_str()) {
+                                errors.push(format!("{at}.{name}: not declared in the spec"));
+                            }
+                        }
                         None => errors.push(format!("{at}.{name}: not declared in the spec")),
                     }
                 }
@@ -456,4 +468,25 @@ fn the_validator_catches_what_it_must() {
     };
     assert_eq!(history("10"), Vec::<String>::new());
     assert!(!history("ten").is_empty());
+    // Answers: an allOf composite is closed over the union of its branches.
+    let page = spec.schema("DeploymentHistoryEnvironmentPaginatedResponseListV2");
+    assert_eq!(
+        spec.violations(
+            page,
+            &serde_json::json!({"page": 1, "page_size": 20, "results": []})
+        ),
+        Vec::<String>::new()
+    );
+    let errors = spec.violations(
+        page,
+        &serde_json::json!({"page": 1, "results": [{"bogus": 1}], "extra": true}),
+    );
+    for why in [
+        "missing required field \"page_size\"",
+        "$.extra: not declared",
+        "missing required field \"identifier\"",
+        "$.results[0].bogus: not declared",
+    ] {
+        assert!(errors.iter().any(|e| e.contains(why)), "{why}: {errors:?}");
+    }
 }

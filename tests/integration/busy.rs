@@ -1,0 +1,128 @@
+//! Issue 9, truth on a busy environment: our own execution followed to its end and what it
+//! deployed proven from the deployment history. Against the bundled mock's busy scenarios
+//! (`merged`, `moved-on`, `version-mismatch`, `job-immediate`, `cancel-slow`, `foreign-id`) and,
+//! for answers the mock does not give, wiremock.
+
+use std::time::Duration;
+
+use qovery_mock::{MockConfig, MockServer, Scenario, ids};
+use serde_json::{Value, json};
+
+use crate::spec::spec;
+
+async fn mock(scenario: Scenario, step_ms: u64) -> MockServer {
+    MockServer::spawn(MockConfig {
+        scenario,
+        step: Duration::from_millis(step_ms),
+    })
+    .await
+    .unwrap()
+}
+
+/// A plain HTTP client for the mock (the crate builds reqwest without a default crypto provider).
+fn http() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::new()
+    })
+}
+
+/// `GET` on the mock, retried through the `flaky` scenario's injected 503 and 429.
+async fn get(server: &MockServer, path: &str) -> Value {
+    for _ in 0..5 {
+        let response = http()
+            .get(format!("{}{path}", server.url()))
+            .header("authorization", "Token t")
+            .send()
+            .await
+            .unwrap();
+        if response.status().is_success() {
+            return response.json().await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("GET {path} kept failing");
+}
+
+async fn post(server: &MockServer, path: &str, body: Value) -> reqwest::StatusCode {
+    http()
+        .post(format!("{}{path}", server.url()))
+        .header("authorization", "Token t")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn the_mock_serves_a_history_and_a_queue_valid_against_the_spec_in_every_scenario() {
+    let mut scenarios = tokio::task::JoinSet::new();
+    for scenario in Scenario::ALL {
+        if scenario != Scenario::Unauthorized {
+            scenarios.spawn(history_and_queue_are_valid(scenario));
+        }
+    }
+    while let Some(done) = scenarios.join_next().await {
+        done.unwrap();
+    }
+}
+
+async fn history_and_queue_are_valid(scenario: Scenario) {
+    let spec = spec();
+    let history_schema = spec.schema("DeploymentHistoryEnvironmentPaginatedResponseListV2");
+    let queue_schema = &json!({"type": "object", "properties": {"results": {"type": "array",
+        "items": {"$ref": "#/components/schemas/QueuedDeploymentRequestWithStages"}}}});
+    let server = mock(scenario, 30).await;
+    let deploy = json!({
+        "applications": [{"application_id": ids::API, "git_commit_id": "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a"}],
+        "containers": [{"id": ids::WORKER, "image_tag": "1.5.0"}],
+        "jobs": [{"id": ids::REPORT, "git_commit_id": "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a"}],
+        "helms": [{"id": ids::INGRESS_NGINX, "chart_version": "4.11.2"}],
+        "databases": [ids::POSTGRES],
+        "terraforms": [{"id": ids::INFRA, "git_commit_id": "3f8a1c2e9b7d4f6a0c5e8b1d2f4a6c8e0b2d4f6a"}]
+    });
+    let env = ids::ENVIRONMENT;
+    for _ in 0..5 {
+        let status = post(
+            &server,
+            &format!("/environment/{env}/service/deploy"),
+            deploy.clone(),
+        )
+        .await;
+        if status.is_success() || scenario == Scenario::Busy {
+            break;
+        }
+    }
+    let _ = post(
+        &server,
+        &format!("/job/{}/deploy", ids::MIGRATE),
+        json!({"image_tag": "1.5.0"}),
+    )
+    .await;
+    // Queued, running and finished executions, at a few points in time.
+    for _ in 0..4 {
+        let history = get(
+            &server,
+            &format!("/environment/{env}/deploymentHistoryV2?pageSize=20"),
+        )
+        .await;
+        let errors = spec.violations(history_schema, &history);
+        assert!(errors.is_empty(), "{scenario}: {errors:#?}\n{history:#}");
+        assert!(
+            !history["results"].as_array().unwrap().is_empty(),
+            "{scenario}"
+        );
+        let queue = get(&server, &format!("/environment/{env}/deploymentQueue")).await;
+        let errors = spec.violations(queue_schema, &queue);
+        assert!(errors.is_empty(), "{scenario}: {errors:#?}\n{queue:#}");
+        tokio::time::sleep(Duration::from_millis(70)).await;
+    }
+    let page = get(
+        &server,
+        &format!("/environment/{env}/deploymentHistoryV2?pageSize=1"),
+    )
+    .await;
+    assert_eq!(page["results"].as_array().unwrap().len(), 1, "{scenario}");
+}
