@@ -337,6 +337,27 @@ impl DeployPlan {
     }
 }
 
+/// Where the commit sent came from, when a listed service takes it (as its commit, or as the image
+/// tag that defaults to it): `Commit 3f8a…: the pull request's head commit (…)`. The second value is
+/// the warning of [`Config::commit_warning`], when the commit is used.
+pub fn commit_notes(config: &Config, targets: &[Target]) -> (Option<String>, Option<String>) {
+    let Some(sha) = config.commit_sha.as_deref() else {
+        return (None, None);
+    };
+    let used = targets.iter().any(|t| {
+        matches!(t.field, VersionField::GitCommit | VersionField::ImageTag)
+            && t.version.as_deref() == Some(sha)
+    });
+    if !used {
+        return (None, None);
+    }
+    let why = config.commit_why.as_deref().unwrap_or("the default");
+    (
+        Some(format!("Commit {sha}: {why}")),
+        config.commit_warning.clone(),
+    )
+}
+
 /// Listed services as a table, for the log: name, kind, id and the version sent.
 pub fn describe(targets: &[Target]) -> String {
     let width = targets

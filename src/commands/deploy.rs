@@ -9,7 +9,7 @@ use crate::console::Console;
 use crate::durations;
 use crate::error::Error;
 use crate::logs::Failing;
-use crate::plan::{DeployPlan, Target};
+use crate::plan::{self, DeployPlan, Target};
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
 use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
@@ -85,6 +85,13 @@ pub async fn deploy_planned(
         name.unwrap_or("?"),
     ));
     ci.line(plan.describe().trim_end());
+    let (commit, commit_warning) = plan::commit_notes(config, &plan.targets);
+    if let Some(line) = commit {
+        ci.line(&line);
+    }
+    if let Some(warning) = commit_warning {
+        ci.warning(&warning);
+    }
     report.services = plan.targets.iter().map(ServiceReport::new).collect();
     report.console_url = console.map(|c| c.deployment(None));
     ci.end_section();

@@ -53,6 +53,13 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     let console = Console::new(config, &environment);
     ci.line(&headline(config, &targets, environment.name.as_deref(), id));
     ci.line(plan::describe(&targets).trim_end());
+    let (commit, commit_warning) = plan::commit_notes(config, &targets);
+    if let Some(line) = commit {
+        ci.line(&line);
+    }
+    if let Some(warning) = commit_warning {
+        ci.warning(&warning);
+    }
     report.services = targets.iter().map(ServiceReport::new).collect();
     report.console_url = console.as_ref().map(|c| c.deployment(None));
     ci.end_section();

@@ -1,12 +1,13 @@
 //! Validating the raw inputs into a [`Config`]: the types a run works with, the defaults and
-//! fallbacks (`QOVERY_API_TOKEN`, `GITHUB_SHA`, `CI_COMMIT_SHA`), and the rules that depend on the
-//! command. Every error names the input it is about.
+//! fallbacks (`QOVERY_API_TOKEN`, the commit of [`super::commit`]), and the rules that depend on
+//! the command. Every error names the input it is about.
 
 use std::fmt;
 use std::time::Duration;
 
 use uuid::Uuid;
 
+use super::commit::default_commit;
 use super::preview::{self, PreviewName};
 use super::values::{
     check_form, no_path, parse_base_url, parse_bool, parse_count, parse_duration, parse_entries,
@@ -150,6 +151,11 @@ pub struct Config {
     pub environment_id: Uuid,
     pub entries: Vec<Entry>,
     pub commit_sha: Option<String>,
+    /// Where `commit_sha` came from, for the log: the input, or the CI variable or event field
+    /// ([`super::commit`]).
+    pub commit_why: Option<String>,
+    /// A better source of the commit could not be read (see [`super::commit`]).
+    pub commit_warning: Option<String>,
     pub image_tag: Option<String>,
     pub chart_version: Option<String>,
     pub terraform_action: Option<TerraformAction>,
@@ -301,11 +307,17 @@ impl Config {
             }
         }
 
-        let commit_sha = raw
-            .get("commit-sha")
-            .or_else(|| invocation.var("GITHUB_SHA"))
-            .or_else(|| invocation.var("CI_COMMIT_SHA"))
-            .map(str::to_string);
+        let (commit_sha, commit_why, commit_warning) = match raw.get("commit-sha") {
+            Some(sha) => (
+                Some(sha.to_string()),
+                Some("the `commit-sha` input".to_string()),
+                None,
+            ),
+            None => match default_commit(invocation) {
+                Some(chosen) => (Some(chosen.sha), Some(chosen.why), chosen.warning),
+                None => (None, None, None),
+            },
+        };
         let image_tag = raw
             .get("image-tag")
             .map(str::to_string)
@@ -397,6 +409,8 @@ impl Config {
             environment_id,
             entries,
             commit_sha,
+            commit_why,
+            commit_warning,
             image_tag,
             chart_version,
             terraform_action,

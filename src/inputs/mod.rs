@@ -7,6 +7,7 @@
 //! (`envy` was the first idea; it lower-cases names, so it misses `INPUT_API-TOKEN`, and it turns `""`
 //! into `Some("")` or a parse error. See README, "Dependencies".)
 
+mod commit;
 mod config;
 mod env;
 mod error;
@@ -19,6 +20,7 @@ mod version;
 
 use std::collections::BTreeMap;
 
+pub use commit::DefaultCommit;
 pub use config::{
     Command, Config, Connection, Entry, JobEvent, Reference, Secret, TerraformAction,
 };

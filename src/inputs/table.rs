@@ -62,7 +62,8 @@ pub const INPUTS: &[InputDef] = &[
     input(
         "commit-sha",
         None,
-        "git commit for git-sourced services (default: $GITHUB_SHA, then $CI_COMMIT_SHA)",
+        "git commit for git-sourced services (default: the commit that was built: a pull request's head, \
+         else $GITHUB_SHA; on GitLab $CI_MERGE_REQUEST_SOURCE_BRANCH_SHA, else $CI_COMMIT_SHA)",
     ),
     input(
         "image-tag",

@@ -126,3 +126,99 @@ async fn history_and_queue_are_valid(scenario: Scenario) {
     .await;
     assert_eq!(page["results"].as_array().unwrap().len(), 1, "{scenario}");
 }
+
+/// `command: deploy` of `api` (git) and `worker` (image) against the bundled mock, with no
+/// `commit-sha` unless the test sets one.
+fn deploy_api_and_worker(server: &MockServer) -> assert_cmd::Command {
+    let mut cmd = crate::support::command(&server.url());
+    cmd.env_remove("INPUT_COMMIT-SHA")
+        .env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_CONTAINERS", "worker");
+    cmd
+}
+
+/// The body of the one deploy `POST` the mock received.
+fn deploy_body(server: &MockServer) -> Value {
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/service/deploy"))
+        .collect();
+    assert_eq!(posts.len(), 1, "one deploy POST");
+    posts[0].body.clone().unwrap()
+}
+
+const HEAD: &str = "0123456789abcdef0123456789abcdef01234567";
+const MERGE: &str = "fedcba9876543210fedcba9876543210fedcba98";
+
+/// Point 7: on a pull request the head commit is deployed, and the log says why.
+#[tokio::test]
+async fn a_pull_request_deploys_its_head_commit_not_the_merge_commit() {
+    let dir = crate::support::temp_dir("busy-pr");
+    let event = dir.join("event.json");
+    std::fs::write(
+        &event,
+        json!({"action": "synchronize", "number": 7, "pull_request": {"head": {"sha": HEAD, "ref": "feature"}, "base": {"sha": MERGE}}}).to_string(),
+    )
+    .unwrap();
+    for event_name in ["pull_request", "pull_request_target"] {
+        let server = mock(Scenario::Happy, 100).await;
+        let output = deploy_api_and_worker(&server)
+            .env("GITHUB_SHA", MERGE)
+            .env("GITHUB_EVENT_NAME", event_name)
+            .env("GITHUB_EVENT_PATH", &event)
+            .output()
+            .unwrap();
+        crate::support::assert_exit(&output, 0);
+        let body = deploy_body(&server);
+        assert_eq!(body["applications"][0]["git_commit_id"], HEAD);
+        assert_eq!(body["containers"][0]["image_tag"], HEAD);
+        let out = crate::support::stdout(&output);
+        assert!(
+            out.contains(&format!(
+                "Commit {HEAD}: the pull request's head commit: `pull_request.head.sha` of the {event_name} event; GITHUB_SHA {MERGE} is not the commit that was built"
+            )),
+            "{out}"
+        );
+    }
+    // `commit-sha` still wins.
+    let server = mock(Scenario::Happy, 100).await;
+    let output = deploy_api_and_worker(&server)
+        .env("GITHUB_SHA", MERGE)
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("INPUT_COMMIT-SHA", "abcdef1")
+        .output()
+        .unwrap();
+    crate::support::assert_exit(&output, 0);
+    assert_eq!(
+        deploy_body(&server)["applications"][0]["git_commit_id"],
+        "abcdef1"
+    );
+    assert!(crate::support::stdout(&output).contains("Commit abcdef1: the `commit-sha` input"));
+}
+
+/// Point 7 on GitLab: a merged-results pipeline deploys the source branch head.
+#[tokio::test]
+async fn a_gitlab_merged_results_pipeline_deploys_the_source_branch_head() {
+    let server = mock(Scenario::Happy, 100).await;
+    let dir = crate::support::temp_dir("busy-mr");
+    let output = deploy_api_and_worker(&server)
+        .current_dir(&dir)
+        .env("GITLAB_CI", "true")
+        .env("CI_COMMIT_SHA", MERGE)
+        .env("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", HEAD)
+        .output()
+        .unwrap();
+    crate::support::assert_exit(&output, 0);
+    assert_eq!(
+        deploy_body(&server)["applications"][0]["git_commit_id"],
+        HEAD
+    );
+    let out = crate::support::stdout(&output);
+    assert!(
+        out.contains(&format!("Commit {HEAD}: the merge request's source branch head: CI_MERGE_REQUEST_SOURCE_BRANCH_SHA; CI_COMMIT_SHA {MERGE} is the merged result")),
+        "{out}"
+    );
+}
