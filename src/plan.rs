@@ -69,8 +69,51 @@ impl Target {
     }
 }
 
-/// Resolves every entry against `GET /environment/{id}/services`: ids and case-insensitive names,
-/// the kind each entry was listed under, no service twice.
+/// A name folded for a case-insensitive comparison, Unicode included (`CAFÉ` = `café`, `STRASSE` =
+/// `straße`): upper-cased, then lower-cased, so that one-to-many mappings meet. Qovery's schemas
+/// call names "case insensitive" without saying how; this is the closest std gives.
+fn fold(name: &str) -> String {
+    name.to_uppercase().to_lowercase()
+}
+
+/// Whether two service names are the same, case-insensitively (see [`fold`]).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || fold(a) == fold(b)
+}
+
+/// A name a list entry cannot spell: `,` separates entries and `=` starts a version.
+fn unlistable(name: &str) -> bool {
+    name.contains([',', '='])
+}
+
+/// The hint for a name that cannot be written in a list: list the service by id.
+fn list_by_id(service: &ServiceInfo) -> String {
+    let character = if service.name.contains(',') { ',' } else { '=' };
+    format!(
+        "`{}` contains `{character}`, which cannot be written in a list (`,` separates entries, `=` starts a version): list it by id, `{}`",
+        service.name, service.id
+    )
+}
+
+/// A service whose name has a `,` or `=` and would explain why `entry` matched nothing: its name
+/// is the whole entry, or contains the name the entry was cut down to.
+fn cut_name<'a>(entry: &Entry, services: &'a [ServiceInfo]) -> Option<&'a ServiceInfo> {
+    let Reference::Name(name) = &entry.reference else {
+        return None;
+    };
+    let (name, raw) = (fold(name), fold(&entry.raw));
+    services.iter().filter(|s| unlistable(&s.name)).find(|s| {
+        let folded = fold(&s.name);
+        folded == raw
+            || folded
+                .split([',', '='])
+                .any(|part| part.trim() == name.as_str())
+    })
+}
+
+/// Resolves every entry against `GET /environment/{id}/services`: ids and case-insensitive names
+/// (Unicode too), the kind each entry was listed under, no service twice. A name with `,` or `=`
+/// gets a hint to list the service by id.
 pub fn resolve(
     entries: &[Entry],
     services: &[ServiceInfo],
@@ -85,9 +128,30 @@ pub fn resolve(
                 .collect(),
             Reference::Name(name) => services
                 .iter()
-                .filter(|s| s.name.eq_ignore_ascii_case(name))
+                .filter(|s| same_name(&s.name, name))
                 .collect(),
         };
+        // `a=b` read as the service `a` at version `b`, while a service is named `a=b`: ambiguous.
+        if let (Some(_), Some(whole)) = (
+            &entry.version,
+            services.iter().find(|s| same_name(&s.name, &entry.raw)),
+        ) {
+            return Err(InputError::new(
+                input,
+                format!(
+                    "`{}` is read as `{}` at version `{}`, but a service is named `{}`",
+                    entry.raw,
+                    match &entry.reference {
+                        Reference::Name(name) => name.clone(),
+                        Reference::Id(id) => id.to_string(),
+                    },
+                    entry.version.as_deref().unwrap_or_default(),
+                    whole.name
+                ),
+            )
+            .entry(&entry.raw)
+            .hint(list_by_id(whole)));
+        }
         // A name may be shared by services of different kinds; the kind it was listed under decides.
         let of_kind: Vec<&ServiceInfo> = matches
             .iter()
@@ -97,6 +161,13 @@ pub fn resolve(
         let service = match (of_kind.as_slice(), matches.as_slice()) {
             ([one], _) => *one,
             ([], []) => {
+                let hint = match (cut_name(entry, services), joined_names(entry, services)) {
+                    (Some(service), _) => list_by_id(service),
+                    (None, Some(fixed)) => format!(
+                        "entries are separated by commas or newlines, not spaces: write `{fixed}`"
+                    ),
+                    (None, None) => available(entry.kind, services),
+                };
                 return Err(InputError::new(
                     input,
                     format!(
@@ -106,12 +177,7 @@ pub fn resolve(
                     ),
                 )
                 .entry(&entry.raw)
-                .hint(match joined_names(entry, services) {
-                    Some(fixed) => format!(
-                        "entries are separated by commas or newlines, not spaces: write `{fixed}`"
-                    ),
-                    None => available(entry.kind, services),
-                }));
+                .hint(hint));
             }
             ([], [other, ..]) => {
                 let actual = other
@@ -168,7 +234,7 @@ fn joined_names(entry: &Entry, services: &[ServiceInfo]) -> Option<String> {
         return None;
     };
     let words: Vec<&str> = name.split_whitespace().collect();
-    let known = |word: &&str| services.iter().any(|s| s.name.eq_ignore_ascii_case(word));
+    let known = |word: &&str| services.iter().any(|s| same_name(&s.name, word));
     (words.len() > 1 && words.iter().all(known)).then(|| words.join(","))
 }
 
@@ -180,10 +246,16 @@ fn reference_label(entry: &Entry) -> &'static str {
 }
 
 fn available(kind: ServiceKind, services: &[ServiceInfo]) -> String {
-    let names: Vec<&str> = services
+    let names: Vec<String> = services
         .iter()
         .filter(|s| s.kind() == Some(kind))
-        .map(|s| s.name.as_str())
+        .map(|s| {
+            if unlistable(&s.name) {
+                format!("{} (list it by id: {})", s.name, s.id)
+            } else {
+                s.name.clone()
+            }
+        })
         .collect();
     if names.is_empty() {
         format!("the environment has no {kind}s; check `environment-id`")
@@ -525,6 +597,67 @@ mod tests {
             let err = Config::parse(&raw, &Invocation::default()).unwrap_err();
             assert_eq!(err.input, input, "{err}");
         }
+    }
+
+    #[test]
+    fn names_match_case_insensitively_in_unicode_too() {
+        let services: Vec<ServiceInfo> = serde_json::from_value(serde_json::json!([
+            {"id": "a1000000-0000-4000-8000-000000000001", "name": "Café", "service_type": "APPLICATION"},
+            {"id": "a1000000-0000-4000-8000-000000000002", "name": "straße", "service_type": "APPLICATION"},
+            {"id": "a1000000-0000-4000-8000-000000000003", "name": "ÉTÉ-Ω", "service_type": "APPLICATION"},
+        ]))
+        .unwrap();
+        let c = config(&[("applications", "CAFÉ,STRASSE,été-ω")]);
+        let plan = DeployPlan::new(&c, &services).unwrap();
+        let names: Vec<&str> = plan.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["Café", "straße", "ÉTÉ-Ω"]);
+        assert!(same_name("İstanbul", "İSTANBUL"));
+        assert!(!same_name("cafe", "café"));
+    }
+
+    #[test]
+    fn a_name_with_a_comma_or_an_equals_sign_gets_a_hint_to_list_it_by_id() {
+        let services: Vec<ServiceInfo> = serde_json::from_value(serde_json::json!([
+            {"id": "a1000000-0000-4000-8000-000000000001", "name": "api,eu", "service_type": "APPLICATION"},
+            {"id": "a1000000-0000-4000-8000-000000000002", "name": "web=bad5eed", "service_type": "APPLICATION"},
+            {"id": "a1000000-0000-4000-8000-000000000003", "name": "web", "service_type": "APPLICATION"},
+        ]))
+        .unwrap();
+        // `api,eu` is cut into `api` and `eu`.
+        let err = DeployPlan::new(&config(&[("applications", "api,eu")]), &services).unwrap_err();
+        assert_eq!(err.entry.as_deref(), Some("api"));
+        let hint = err.hint.unwrap();
+        assert!(
+            hint.contains("`api,eu` contains `,`")
+                && hint.contains("a1000000-0000-4000-8000-000000000001"),
+            "{hint}"
+        );
+        // `web=bad5eed` is `web` at commit `bad5eed` (a valid commit form), and a service is named
+        // `web=bad5eed`.
+        let err =
+            DeployPlan::new(&config(&[("applications", "WEB=BAD5EED")]), &services).unwrap_err();
+        assert!(
+            err.problem.contains("a service is named `web=bad5eed`"),
+            "{err}"
+        );
+        assert!(
+            err.hint
+                .unwrap()
+                .contains("a1000000-0000-4000-8000-000000000002")
+        );
+        // Listed among the available names with their ids.
+        let err = DeployPlan::new(&config(&[("applications", "nope")]), &services).unwrap_err();
+        assert!(
+            err.hint
+                .unwrap()
+                .contains("api,eu (list it by id: a1000000-0000-4000-8000-000000000001)")
+        );
+        // By id it works.
+        let c = config(&[("applications", "a1000000-0000-4000-8000-000000000001")]);
+        assert_eq!(
+            DeployPlan::new(&c, &services).unwrap().targets[0].name,
+            "api,eu"
+        );
     }
 
     #[test]

@@ -222,3 +222,54 @@ async fn a_gitlab_merged_results_pipeline_deploys_the_source_branch_head() {
         "{out}"
     );
 }
+
+/// Point 8: names match case-insensitively in Unicode too; a name that a list cannot spell gets a
+/// hint to list the service by id, before anything is sent.
+#[tokio::test]
+async fn unicode_names_match_and_unlistable_names_get_a_hint() {
+    use crate::support::*;
+
+    // The statuses fixture knows these ids.
+    const CAFE: &str = API;
+    const COMMA: &str = WEB;
+    let server = qovery_with(
+        json!({"results": [
+            {"id": CAFE, "name": "Café", "service_type": "APPLICATION"},
+            {"id": COMMA, "name": "api,eu", "service_type": "APPLICATION"}
+        ]}),
+        vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")],
+    )
+    .await;
+    accept_deploy(&server).await;
+
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "CAFÉ")
+        .output()
+        .unwrap();
+    assert_exit(&output, 0);
+    let posts: Vec<_> = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    let body: Value = serde_json::from_slice(&posts[0].body).unwrap();
+    assert_eq!(body["applications"][0]["application_id"], CAFE);
+
+    let server = qovery_with(
+        json!({"results": [{"id": COMMA, "name": "api,eu", "service_type": "APPLICATION"}]}),
+        vec![previous_deployed()],
+    )
+    .await;
+    let output = command(&server.uri())
+        .env("INPUT_APPLICATIONS", "api,eu")
+        .output()
+        .unwrap();
+    assert_exit(&output, 2);
+    assert_eq!(writes(&server).await, 0);
+    let err = stderr(&output);
+    assert!(
+        err.contains(&format!("`api,eu` contains `,`, which cannot be written in a list (`,` separates entries, `=` starts a version): list it by id, `{COMMA}`")),
+        "{err}"
+    );
+}

@@ -123,6 +123,11 @@ impl Respond for Sequence {
 /// A Qovery with the fixture environment, its services, and the given `/statuses` answers (the
 /// first one is the baseline read before the deploy).
 pub async fn qovery(statuses: Vec<Value>) -> MockServer {
+    qovery_with(services(), statuses).await
+}
+
+/// [`qovery`] with another `GET /environment/{id}/services` answer.
+pub async fn qovery_with(services: Value, statuses: Vec<Value>) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}")))
@@ -133,7 +138,7 @@ pub async fn qovery(statuses: Vec<Value>) -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}/services")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(services()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(services))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
