@@ -108,6 +108,13 @@ impl Tracker {
             )
     }
 
+    /// The same tracker, already following `execution_id`: a request whose deploy answer named
+    /// its execution but no request id (a job that started at once; notes §13, "Jobs").
+    pub fn with_execution(mut self, execution_id: Option<String>) -> Tracker {
+        self.execution_id = execution_id;
+        self
+    }
+
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }

@@ -213,16 +213,43 @@ struct Job {
     seconds: Option<u64>,
 }
 
+/// The execution a job deploy answer says started at once: Qovery's console reads a `null`
+/// `deployment_request_id` as "deploying now" (not queued) and follows the answer's
+/// `execution_id` (notes §13, "Jobs"). `None` when the answer has a request id, or no execution id
+/// that differs from the job's previous one.
+fn started_now(
+    accepted: &ServiceStatus,
+    baseline: &EnvironmentStatuses,
+    job_id: &str,
+) -> Option<String> {
+    if accepted.deployment_request_id.is_some() {
+        return None;
+    }
+    let previous = baseline
+        .service(job_id)
+        .and_then(|s| s.execution_id.as_deref());
+    accepted
+        .execution_id
+        .clone()
+        .filter(|e| !e.is_empty() && previous.is_none_or(|p| !p.eq_ignore_ascii_case(e)))
+}
+
 impl Job {
-    fn new(target: &Target, request_id: Option<String>, baseline: &EnvironmentStatuses) -> Job {
+    /// `execution`: the execution the deploy answer says is already running ours ([`started_now`]).
+    fn new(
+        target: &Target,
+        request_id: Option<String>,
+        execution: Option<String>,
+        baseline: &EnvironmentStatuses,
+    ) -> Job {
         let job_execution = baseline
             .service(&target.id)
             .and_then(|s| s.execution_id.clone());
         let env_execution = baseline.environment.last_deployment_id.clone();
         Job {
             target: target.clone(),
-            own: Tracker::new(request_id.clone(), job_execution),
-            env: Tracker::new(request_id, env_execution),
+            own: Tracker::new(request_id.clone(), job_execution).with_execution(execution.clone()),
+            env: Tracker::new(request_id, env_execution).with_execution(execution),
             ran: false,
             state: None,
             verdict: None,
@@ -454,12 +481,21 @@ async fn submit(
             ));
         }
         let request_id = accepted.deployment_request_id.clone();
-        ci.progress(&format!(
-            "{}: deployment request {} accepted ({})",
-            target.name,
-            request_id.as_deref().unwrap_or("(no id returned)"),
-            accepted.state
-        ));
+        let execution = started_now(&accepted, baseline, &target.id);
+        match (&request_id, &execution) {
+            (None, Some(execution)) => ci.progress(&format!(
+                "{}: deploying now, execution {execution} ({}; Qovery answered without a deployment request id: the job was not queued)",
+                target.name, accepted.state
+            )),
+            (None, None) => ci.warning(&format!(
+                "{}: Qovery accepted the job without a deployment request id or a new execution id; it is followed by the next new execution",
+                target.name
+            )),
+            (Some(request), _) => ci.progress(&format!(
+                "{}: deployment request {request} accepted ({})",
+                target.name, accepted.state
+            )),
+        }
         if let Some(service) = report.services.get_mut(index) {
             service.deployment_request_id = request_id.clone();
             service.state = Some(accepted.state.to_string());
@@ -471,7 +507,7 @@ async fn submit(
             &config.environment_id.to_string(),
             &report.deployment_request_ids,
         );
-        jobs.push(Job::new(target, request_id, baseline));
+        jobs.push(Job::new(target, request_id, execution, baseline));
     }
     Ok(jobs)
 }

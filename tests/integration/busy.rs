@@ -273,3 +273,55 @@ async fn unicode_names_match_and_unlistable_names_get_a_hint() {
         "{err}"
     );
 }
+
+/// The outputs a run wrote to `$GITHUB_OUTPUT`, with the run's output.
+fn run_with_outputs(
+    mut cmd: assert_cmd::Command,
+    name: &str,
+) -> (
+    std::process::Output,
+    std::collections::BTreeMap<String, String>,
+) {
+    let dir = crate::support::temp_dir(name);
+    let file = dir.join("github_output");
+    let output = cmd.env("GITHUB_OUTPUT", &file).output().unwrap();
+    (output, crate::support::github_outputs(&file))
+}
+
+/// How many requests the mock received for `METHOD path` (path without the query).
+fn count(server: &MockServer, method: &str, path: &str) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path == path)
+        .count()
+}
+
+/// Point 5: a job deploy answered with a `null` request id started at once; it is followed by the
+/// answer's execution id to its end.
+#[tokio::test]
+async fn a_job_that_starts_at_once_is_followed_by_its_execution_id() {
+    let server = mock(Scenario::JobImmediate, 300).await;
+    let mut cmd = crate::support::command(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_COMMAND", "deploy-job")
+        .env("INPUT_JOBS", "migrate");
+    let (output, outputs) = run_with_outputs(cmd, "busy-job-immediate");
+    crate::support::assert_exit(&output, 0);
+    let execution = format!("{}-42", ids::ENVIRONMENT);
+    let out = crate::support::stdout(&output);
+    assert!(
+        out.contains(&format!("migrate: deploying now, execution {execution} (EXECUTING; Qovery answered without a deployment request id: the job was not queued)")),
+        "{out}"
+    );
+    assert_eq!(outputs["result"], "success");
+    assert_eq!(outputs["execution-id"], execution);
+    assert_eq!(outputs["deployment-request-id"], "");
+    assert_eq!(outputs["state"], "DEPLOYED");
+    assert_eq!(
+        count(&server, "POST", &format!("/job/{}/deploy", ids::MIGRATE)),
+        1
+    );
+    // With no request id there is nothing to ask the request-status endpoint about.
+    assert_eq!(count(&server, "GET", "/environment/deploymentStatus"), 0);
+}
