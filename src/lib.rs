@@ -15,8 +15,10 @@
 //! - [`api`]: the one HTTP client and the API's types; [`kind`]: the kinds of service;
 //! - [`preflight`]: the read-only GETs every command starts with; [`console`]: console links;
 //! - [`plan`]: the listed entries turned into the deploy request;
-//! - [`wait`]: following our deployment request until it ends; [`history`]: our execution's
-//!   record in the deployment history, and the proof of what it deployed;
+//! - [`wait`]: following our deployment request until it ends; [`cadence`]: which read each poll
+//!   tick makes; [`history`]: our execution's
+//!   record in the deployment history, and the proof of what it deployed; [`locate`]: our request
+//!   when the environment does not show it (queued, merged, gone);
 //! - [`cancel`]: cancelling **our** request (and nothing else) after a timeout or a signal;
 //! - [`extra`]: the reads after the end, on a short budget: [`logs`] (why a service failed, from
 //!   its deployment log) and [`links`] (where the services answer: `url`, `urls`); [`health`]:
@@ -30,6 +32,7 @@
 //!   cleanup that cancels them (`qovery-deploy-cleanup`).
 
 pub mod api;
+pub mod cadence;
 pub mod cancel;
 pub mod ci;
 pub mod commands;
@@ -43,6 +46,7 @@ pub mod history;
 pub mod inputs;
 pub mod kind;
 pub mod links;
+pub mod locate;
 pub mod logs;
 pub mod neutral;
 pub mod plan;
