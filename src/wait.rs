@@ -12,11 +12,17 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::api::types::{EnvironmentStatus, EnvironmentStatuses, ServiceStatus, State, StateClass};
+use crate::api::types::{
+    EnvironmentStatus, EnvironmentStatuses, HistoryExecution, QueuedRequest, ServiceStatus, State,
+    StateClass,
+};
 use crate::api::{ApiError, Client};
+use crate::cadence::{Cadence, Read};
 use crate::ci::Ci;
 use crate::durations::Stopwatch;
+use crate::history;
 use crate::inputs::Config;
+use crate::locate::{self, Whereabouts};
 use crate::plan::Target;
 use crate::report::RunResult;
 use crate::signal::Shutdown;
@@ -75,6 +81,9 @@ pub struct Tracker {
     /// The last state seen that was ours (a status that [`Tracker::holds`], or the request's own
     /// status): what a stopped run reports, never the 202's `DEPLOYMENT_QUEUED` once more was seen.
     last_state: Option<State>,
+    /// `execution_id` was named by Qovery as ours (a job's deploy answer, or the execution our
+    /// merged request rode in), not guessed from a new execution: it identifies ours for a cancel.
+    named_execution: bool,
 }
 
 fn same(a: Option<&str>, b: Option<&str>) -> bool {
@@ -89,6 +98,7 @@ impl Tracker {
             execution_id: None,
             seen_running: false,
             last_state: None,
+            named_execution: false,
         }
     }
 
@@ -100,19 +110,59 @@ impl Tracker {
     /// Whether this status positively shows our request: it names our request id. Unlike
     /// [`Tracker::holds`], a new execution without a request id is no proof: it is what a cancel
     /// requires before touching the environment.
+    ///
+    /// Without a request id, an execution Qovery named as ours ([`Tracker::with_execution`],
+    /// [`Tracker::adopt`]) is proof when the status shows it.
     pub fn proves_ours(&self, status: &EnvironmentStatus) -> bool {
-        self.request_id.is_some()
-            && same(
-                self.request_id.as_deref(),
-                status.deployment_request_id.as_deref(),
-            )
+        match self.request_id.as_deref() {
+            Some(ours) => same(Some(ours), status.deployment_request_id.as_deref()),
+            None => {
+                self.named_execution
+                    && same(
+                        self.execution_id.as_deref(),
+                        status.last_deployment_id.as_deref(),
+                    )
+            }
+        }
+    }
+
+    /// Whether a cancel can tell ours apart: a request id, or an execution Qovery named as ours.
+    pub fn identified(&self) -> bool {
+        self.request_id.is_some() || (self.named_execution && self.execution_id.is_some())
     }
 
     /// The same tracker, already following `execution_id`: a request whose deploy answer named
     /// its execution but no request id (a job that started at once; notes §13, "Jobs").
     pub fn with_execution(mut self, execution_id: Option<String>) -> Tracker {
+        self.named_execution = execution_id.is_some();
         self.execution_id = execution_id;
         self
+    }
+
+    /// Follows `execution` from now on: the execution our request rode in when Qovery merged it
+    /// into another request ([`crate::locate`]). `holder`: the request that holds the environment
+    /// for that execution, when the environment shows it now; without it the execution id alone
+    /// identifies ours.
+    pub fn adopt(&mut self, execution: String, holder: Option<String>) {
+        self.request_id = holder;
+        self.execution_id = Some(execution);
+        self.named_execution = true;
+    }
+
+    /// Whether the environment shows another execution than ours (once ours is known): it moved
+    /// on before ours was judged, and its statuses describe the newer one.
+    pub fn moved_on(&self, env: &EnvironmentStatus) -> bool {
+        self.execution_id.is_some()
+            && env.last_deployment_id.is_some()
+            && !same(
+                env.last_deployment_id.as_deref(),
+                self.execution_id.as_deref(),
+            )
+    }
+
+    /// Records a state of ours learnt elsewhere (the history of our execution).
+    pub fn saw_state(&mut self, state: &State) {
+        self.last_state = Some(state.clone());
     }
 
     pub fn request_id(&self) -> Option<&str> {
@@ -431,12 +481,57 @@ impl<'a> Pacer<'a> {
         }
     }
 
-    /// `GET /environment/{id}/statuses`: the one call per tick; `None` for a missed tick.
+    /// `GET /environment/{id}/statuses`, every service's status; `None` for a missed tick.
     pub async fn statuses(&mut self, ci: &Ci) -> Result<Option<EnvironmentStatuses>, Halt> {
         let client = self.poller();
         let environment_id = self.watch.environment_id;
         self.read(ci, Reading::Environment, client.statuses(environment_id))
             .await
+    }
+
+    /// `GET /environment/{id}/status`, the environment's own (small) status; `None` for a missed
+    /// tick.
+    pub async fn status(&mut self, ci: &Ci) -> Result<Option<EnvironmentStatus>, Halt> {
+        let client = self.poller();
+        let environment_id = self.watch.environment_id;
+        self.read(ci, Reading::Environment, client.status(environment_id))
+            .await
+    }
+
+    /// One tick's read, as [`Cadence`] chose it; `None` for a missed tick.
+    pub async fn tick(&mut self, ci: &Ci, read: Read) -> Result<Option<Tick>, Halt> {
+        Ok(match read {
+            Read::Status => self.status(ci).await?.map(Tick::Status),
+            Read::Statuses => self
+                .statuses(ci)
+                .await?
+                .map(|s| Tick::Statuses(Box::new(s))),
+        })
+    }
+
+    /// `GET /environment/{id}/deploymentQueue`; `None` for a missed read.
+    pub async fn queue(&mut self, ci: &Ci) -> Result<Option<Vec<QueuedRequest>>, Halt> {
+        let client = self.poller();
+        let environment_id = self.watch.environment_id;
+        self.read(
+            ci,
+            Reading::Environment,
+            client.deployment_queue(environment_id),
+        )
+        .await
+    }
+
+    /// `GET /environment/{id}/deploymentHistoryV2`, the latest executions; `None` for a missed
+    /// read.
+    pub async fn history(&mut self, ci: &Ci) -> Result<Option<Vec<HistoryExecution>>, Halt> {
+        let client = self.poller();
+        let environment_id = self.watch.environment_id;
+        self.read(
+            ci,
+            Reading::Environment,
+            client.deployment_history(environment_id, history::PAGE_SIZE),
+        )
+        .await
     }
 
     /// The line to print when a wait ends with ticks still being missed: how many, of which kinds.
@@ -473,11 +568,47 @@ impl<'a> Pacer<'a> {
     }
 }
 
-/// Our batched deployment, finished: its final environment state and the statuses that show it.
+/// What one tick read: the environment's status alone, or with every service's.
+#[derive(Debug)]
+pub enum Tick {
+    Status(EnvironmentStatus),
+    Statuses(Box<EnvironmentStatuses>),
+}
+
+impl Tick {
+    pub fn environment(&self) -> &EnvironmentStatus {
+        match self {
+            Tick::Status(env) => env,
+            Tick::Statuses(statuses) => &statuses.environment,
+        }
+    }
+
+    pub fn statuses(&self) -> Option<&EnvironmentStatuses> {
+        match self {
+            Tick::Status(_) => None,
+            Tick::Statuses(statuses) => Some(statuses),
+        }
+    }
+}
+
+/// Our batched deployment, finished: its final state and the statuses read then.
 #[derive(Debug)]
 pub struct Done {
     pub state: State,
     pub statuses: Box<EnvironmentStatuses>,
+    /// The environment had moved on to another execution before ours was judged: the statuses
+    /// describe that one as much as ours, and ours is judged from its history entry.
+    pub moved_on: bool,
+}
+
+/// How following our batched deployment ended.
+#[derive(Debug)]
+pub enum Ended {
+    /// Ours reached a terminal state.
+    Finished(Done),
+    /// Ours left the queue without ever holding the environment, the environment is idle, and no
+    /// execution since our request carries its services: it will not run. The reason, for the log.
+    Vanished(String),
 }
 
 /// The verdict on the listed services once the environment finished our deployment.
@@ -491,11 +622,16 @@ pub struct Verdict {
 
 /// Judges only the listed services. `None` while a listed service has not settled yet although the
 /// environment is done (a service's status can lag the environment's by a poll).
+///
+/// `our_execution`: a service whose `execution_id` is ours is ours, whatever its
+/// `is_part_last_deployment` says (that flag is relative to the environment's latest execution,
+/// which may already be another one; notes §13).
 pub fn judge(
     env_state: &State,
     targets: &[Target],
     statuses: &EnvironmentStatuses,
     patient: bool,
+    our_execution: Option<&str>,
 ) -> Option<Verdict> {
     let mut failed = Vec::new();
     let mut cancelled = Vec::new();
@@ -505,7 +641,9 @@ pub fn judge(
             unsettled.push(format!("{} (missing from the statuses)", target.name));
             continue;
         };
+        let ours = our_execution.is_some() && same(status.execution_id.as_deref(), our_execution);
         if status.is_part_last_deployment == Some(false)
+            && !ours
             && status.state.class() != StateClass::Failure
         {
             failed.push(format!(
@@ -663,12 +801,29 @@ impl ChangeLog {
         statuses: &EnvironmentStatuses,
         targets: &[Target],
     ) {
-        let env = &statuses.environment;
+        if self.show_environment(ci, progress, &statuses.environment) {
+            self.show_services(ci, statuses, targets);
+        }
+    }
+
+    /// The environment's line: waiting, or its state when it changed. `false` while ours waits
+    /// (the services' states are then not ours to show).
+    pub fn show_environment(
+        &mut self,
+        ci: &Ci,
+        progress: &Progress,
+        env: &EnvironmentStatus,
+    ) -> bool {
         if let Progress::Waiting { holder } = progress {
             self.line(ci, WAITING_KEY, waiting_line(holder.as_deref(), &env.state));
-            return;
+            return false;
         }
         self.state(ci, ENVIRONMENT_KEY, ENVIRONMENT_KEY, env.state.as_str());
+        true
+    }
+
+    /// The listed services' lines, for those whose state changed.
+    pub fn show_services(&mut self, ci: &Ci, statuses: &EnvironmentStatuses, targets: &[Target]) {
         // Services that made the same move share a line: `api, web: BUILDING -> DEPLOYING`.
         let mut moves: Vec<(String, Vec<&str>)> = Vec::new();
         for target in targets {
@@ -691,7 +846,9 @@ impl ChangeLog {
 
 /// Polls until our deployment finishes, the deadline passes or a signal arrives, or an answer
 /// proves that waiting cannot go on ([`ends_wait`]). `last` keeps the latest statuses seen, for
-/// the summary.
+/// the summary. `baseline`: the environment's status read before our `POST`; `before`: its latest
+/// execution when the `POST` was accepted (a merged request's execution started after it).
+#[allow(clippy::too_many_arguments)]
 pub async fn wait(
     pacer: &mut Pacer<'_>,
     tracker: &mut Tracker,
@@ -699,49 +856,309 @@ pub async fn wait(
     changes: &mut ChangeLog,
     ci: &Ci,
     last: &mut Option<EnvironmentStatuses>,
-) -> Result<End<Done>, ApiError> {
-    let followed = follow(pacer, tracker, targets, changes, ci, last).await;
+    baseline: &EnvironmentStatus,
+    before: Option<&str>,
+) -> Result<End<Ended>, ApiError> {
+    let mut course = Course {
+        targets,
+        before,
+        cadence: Cadence::new(baseline),
+        probe: Probe::default(),
+        confirming: false,
+    };
+    let followed = follow(pacer, tracker, &mut course, changes, ci, last).await;
     if let (Err(_), Some(missed)) = (&followed, pacer.missed()) {
         ci.progress(&missed);
     }
     End::from_wait(followed)
 }
 
+/// The state of one wait between ticks.
+struct Course<'a> {
+    targets: &'a [Target],
+    before: Option<&'a str>,
+    cadence: Cadence,
+    probe: Probe,
+    /// Ours ran and the environment no longer shows it, but its end is not confirmed yet: ask on
+    /// every tick until it is.
+    confirming: bool,
+}
+
+/// When to look for our request while it waits on an idle environment, where no change will come
+/// to prompt it: after 3 idle ticks, then 6, 12, … That tick's one request is the queue instead
+/// of the status, so a tick still makes one request while nothing changes.
+#[derive(Debug, Clone)]
+struct Probe {
+    idle_ticks: u32,
+    next: u32,
+}
+
+impl Default for Probe {
+    fn default() -> Self {
+        Probe {
+            idle_ticks: 0,
+            next: 3,
+        }
+    }
+}
+
+impl Probe {
+    /// Counts a tick: ours not started yet on an idle environment (`idle`), else starts over.
+    fn count(&mut self, idle: bool) {
+        if idle {
+            self.idle_ticks += 1;
+        } else {
+            *self = Probe::default();
+        }
+    }
+
+    /// Whether the next tick looks for our request instead of reading the status.
+    fn due(&self) -> bool {
+        self.idle_ticks >= self.next
+    }
+
+    fn done(&mut self) {
+        self.idle_ticks = 0;
+        self.next = self.next.saturating_mul(2);
+    }
+}
+
+/// Whether our request has not started: waiting, or our id shown on a state that may still be
+/// the previous deployment's (nothing of ours seen running).
+fn not_started(progress: &Progress, tracker: &Tracker) -> bool {
+    match progress {
+        Progress::Waiting { .. } => true,
+        Progress::Confirm => tracker.execution_id().is_none() && !tracker.seen_running,
+        _ => false,
+    }
+}
+
 async fn follow(
     pacer: &mut Pacer<'_>,
     tracker: &mut Tracker,
-    targets: &[Target],
+    course: &mut Course<'_>,
     changes: &mut ChangeLog,
     ci: &Ci,
     last: &mut Option<EnvironmentStatuses>,
-) -> Result<Done, Halt> {
+) -> Result<Ended, Halt> {
     // Polls granted to services that lag an environment already done.
     let mut patience = 2;
+    let targets = course.targets;
     loop {
-        let Some(statuses) = pacer.statuses(ci).await? else {
+        if course.probe.due() {
+            course.probe.done();
+            if let Some(gone) = look_for_ours(pacer, tracker, course, None, changes, ci).await? {
+                return Ok(Ended::Vanished(gone));
+            }
+            pacer.pause().await?;
+            continue;
+        }
+        let read = course.cadence.next();
+        let Some(tick) = pacer.tick(ci, read).await? else {
             pacer.pause().await?;
             continue;
         };
-        let progress = tracker.observe(&statuses.environment);
-        changes.show(ci, &progress, &statuses, targets);
-        let finished = match progress {
-            Progress::Finished => Some(statuses.environment.state.clone()),
-            Progress::Confirm => confirm(pacer, tracker, ci)
-                .await?
-                .filter(State::is_terminal),
-            Progress::Waiting { .. } | Progress::Running => None,
-        };
-        if let Some(state) = finished {
-            if judge(&state, targets, &statuses, patience > 0).is_some() {
-                return Ok(Done {
-                    state,
-                    statuses: Box::new(statuses),
-                });
+        let env = tick.environment().clone();
+        let changed = course.cadence.saw(&env, read);
+        let mut progress = tracker.observe(&env);
+        if not_started(&progress, tracker) && changed && tracker.request_id().is_some() {
+            // Something changed while ours waits (another deployment started or ended): is ours
+            // still queued?
+            if let Some(gone) =
+                look_for_ours(pacer, tracker, course, Some(&env), changes, ci).await?
+            {
+                return Ok(Ended::Vanished(gone));
             }
-            patience -= 1;
+            progress = tracker.observe(&env);
         }
-        *last = Some(statuses);
+        let idle = !matches!(env.state.class(), StateClass::Queued | StateClass::Running);
+        course
+            .probe
+            .count(not_started(&progress, tracker) && idle && tracker.request_id().is_some());
+        if changes.show_environment(ci, &progress, &env) {
+            if let Some(statuses) = tick.statuses() {
+                changes.show_services(ci, statuses, targets);
+            }
+        }
+        let finished = match progress {
+            Progress::Finished => Some(env.state.clone()),
+            Progress::Confirm if changed || course.confirming => {
+                let state = settle(pacer, tracker, &env, ci).await?;
+                course.confirming = state.is_none() && tracker.execution_id().is_some();
+                state
+            }
+            _ => None,
+        };
+        let Some(state) = finished else {
+            if let Tick::Statuses(statuses) = tick {
+                *last = Some(*statuses);
+            }
+            pacer.pause().await?;
+            continue;
+        };
+        // Ours ended: its services' statuses, read now when this tick read only the status.
+        let statuses = match tick {
+            Tick::Statuses(statuses) => Some(statuses),
+            Tick::Status(_) => {
+                let statuses = pacer.statuses(ci).await?.map(Box::new);
+                if let Some(statuses) = &statuses {
+                    if !tracker.moved_on(&env) {
+                        changes.show_services(ci, statuses, targets);
+                    }
+                }
+                statuses
+            }
+        };
+        let Some(statuses) = statuses else {
+            course.cadence.want_services();
+            course.confirming = true;
+            pacer.pause().await?;
+            continue;
+        };
+        if tracker.moved_on(&env) {
+            changes.line(
+                ci,
+                "moved-on",
+                format!(
+                    "the environment moved on to execution {} before ours ({}) was judged: ours is judged from its record in the deployment history",
+                    env.last_deployment_id.as_deref().unwrap_or("?"),
+                    tracker.execution_id().unwrap_or("?")
+                ),
+            );
+            return Ok(Ended::Finished(Done {
+                state,
+                statuses,
+                moved_on: true,
+            }));
+        }
+        if judge(
+            &state,
+            targets,
+            &statuses,
+            patience > 0,
+            tracker.execution_id(),
+        )
+        .is_some()
+        {
+            return Ok(Ended::Finished(Done {
+                state,
+                statuses,
+                moved_on: false,
+            }));
+        }
+        patience -= 1;
+        course.cadence.want_services();
+        course.confirming = true;
+        *last = Some(*statuses);
         pacer.pause().await?;
+    }
+}
+
+/// Settles a [`Progress::Confirm`]: the request's own status, else (no request id to ask, or no
+/// answer) our execution's entry in the history when the environment has moved on. `None` while
+/// ours is not known to have ended.
+async fn settle(
+    pacer: &mut Pacer<'_>,
+    tracker: &mut Tracker,
+    env: &EnvironmentStatus,
+    ci: &Ci,
+) -> Result<Option<State>, Halt> {
+    if let Some(state) = confirm(pacer, tracker, ci).await? {
+        if state.is_terminal() {
+            return Ok(Some(state));
+        }
+        if state.class() != StateClass::Other {
+            return Ok(None);
+        }
+    }
+    if !tracker.moved_on(env) {
+        return Ok(None);
+    }
+    let Some(history) = pacer.history(ci).await? else {
+        return Ok(None);
+    };
+    let state = tracker
+        .execution_id()
+        .and_then(|e| history::find(&history, e))
+        .and_then(|e| e.status.clone())
+        .filter(State::is_terminal);
+    if let Some(state) = &state {
+        tracker.saw_state(state);
+    }
+    Ok(state)
+}
+
+/// Looks for our request, which the environment does not show: still queued, or (not in the
+/// queue, never held the environment) merged into another request's execution, which it then
+/// follows ([`Tracker::adopt`]). `Some(reason)` when it is gone for good ([`Whereabouts::Vanished`]).
+/// `env`: this tick's status, when the look was prompted by a change (else the probe reads none).
+async fn look_for_ours(
+    pacer: &mut Pacer<'_>,
+    tracker: &mut Tracker,
+    course: &Course<'_>,
+    env: Option<&EnvironmentStatus>,
+    changes: &mut ChangeLog,
+    ci: &Ci,
+) -> Result<Option<String>, Halt> {
+    let Some(ours) = tracker.request_id().map(str::to_string) else {
+        return Ok(None);
+    };
+    let Some(queue) = pacer.queue(ci).await? else {
+        return Ok(None);
+    };
+    if locate::in_queue(&queue, Some(&ours), None, course.targets).is_some() {
+        return Ok(None);
+    }
+    // Not queued. Started (or ended) since the last look? The request's own status says.
+    if let Some(state) = confirm(pacer, tracker, ci).await? {
+        if matches!(state.class(), StateClass::Queued | StateClass::Running) {
+            return Ok(None);
+        }
+    }
+    let env = match env {
+        Some(env) => env.clone(),
+        None => match pacer.status(ci).await? {
+            Some(env) => env,
+            None => return Ok(None),
+        },
+    };
+    if tracker.holds(&env) {
+        return Ok(None);
+    }
+    let Some(history) = pacer.history(ci).await? else {
+        return Ok(None);
+    };
+    let idle =
+        queue.is_empty() && !matches!(env.state.class(), StateClass::Queued | StateClass::Running);
+    match locate::whereabouts(&history, course.before, course.targets, idle) {
+        Whereabouts::Execution(execution) => {
+            let holder = env
+                .deployment_request_id
+                .clone()
+                .filter(|_| same(env.last_deployment_id.as_deref(), Some(&execution)));
+            ci.progress(&format!(
+                "deployment request {ours} is not in the queue and never held the environment: Qovery merged it into execution {execution}{} (the first execution after ours that carries every listed service); following that one",
+                holder
+                    .as_deref()
+                    .map(|h| format!(" of deployment request {h}"))
+                    .unwrap_or_default()
+            ));
+            tracker.adopt(execution, holder);
+            Ok(None)
+        }
+        Whereabouts::Unknown => {
+            changes.line(
+                ci,
+                "lost",
+                format!(
+                    "deployment request {ours} left the queue without holding the environment; looking for the execution that carries it"
+                ),
+            );
+            Ok(None)
+        }
+        Whereabouts::Vanished => Ok(Some(format!(
+            "deployment request {ours} left the queue without ever holding the environment, nothing else is queued or running, and no execution since ours carries every listed service: it will not run (was it cancelled in the Qovery console?)"
+        ))),
     }
 }
 
@@ -923,11 +1340,11 @@ mod tests {
             ("a", "DEPLOYED", Some(true)),
             ("b", "BUILD_ERROR", Some(true)),
         ]);
-        let v = judge(&State::new("DEPLOYMENT_ERROR"), &targets, &s, true).unwrap();
+        let v = judge(&State::new("DEPLOYMENT_ERROR"), &targets, &s, true, None).unwrap();
         assert_eq!(v.result, RunResult::Success);
         assert!(v.warning.is_some());
         let s = statuses(&[("a", "BUILD_ERROR", Some(true))]);
-        let v = judge(&State::new("DEPLOYMENT_ERROR"), &targets, &s, true).unwrap();
+        let v = judge(&State::new("DEPLOYMENT_ERROR"), &targets, &s, true, None).unwrap();
         assert_eq!(v.result, RunResult::Failure);
         assert!(v.reason.unwrap().contains("api BUILD_ERROR"));
     }
@@ -936,23 +1353,26 @@ mod tests {
     fn lagging_services_get_patience_then_fail() {
         let targets = [target("a", "api")];
         let s = statuses(&[("a", "DEPLOYING", Some(true))]);
-        assert_eq!(judge(&State::new("DEPLOYED"), &targets, &s, true), None);
         assert_eq!(
-            judge(&State::new("DEPLOYED"), &targets, &s, false)
+            judge(&State::new("DEPLOYED"), &targets, &s, true, None),
+            None
+        );
+        assert_eq!(
+            judge(&State::new("DEPLOYED"), &targets, &s, false, None)
                 .unwrap()
                 .result,
             RunResult::Failure
         );
         let s = statuses(&[("a", "DEPLOYED", Some(false))]);
         assert_eq!(
-            judge(&State::new("DEPLOYED"), &targets, &s, true)
+            judge(&State::new("DEPLOYED"), &targets, &s, true, None)
                 .unwrap()
                 .result,
             RunResult::Failure
         );
         let s = statuses(&[("a", "CANCELED", Some(true))]);
         assert_eq!(
-            judge(&State::new("CANCELED"), &targets, &s, true)
+            judge(&State::new("CANCELED"), &targets, &s, true, None)
                 .unwrap()
                 .result,
             RunResult::Cancelled

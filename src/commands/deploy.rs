@@ -3,16 +3,18 @@
 
 use crate::api::ApiError;
 use crate::api::ids::{self, Shape};
-use crate::api::types::{EnvironmentStatuses, ServiceInfo, StateClass};
+use crate::api::types::{EnvironmentStatuses, QueuedRequest, ServiceInfo, StateClass};
 use crate::commands::Session;
 use crate::console::Console;
 use crate::durations;
 use crate::error::Error;
+use crate::history::{self, Finding, Proof};
+use crate::locate;
 use crate::logs::Failing;
 use crate::plan::{self, DeployPlan, Target};
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
-use crate::wait::{self, ChangeLog, End, Pacer, Tracker, Watch};
+use crate::wait::{self, ChangeLog, Done, End, Ended, Pacer, Tracker, Verdict, Watch};
 use crate::{cancel, extra, health, links, logs, preflight};
 
 /// How long the answer of a deploy already sent is awaited after a signal: it names the request
@@ -116,23 +118,48 @@ pub async fn deploy_planned(
         Shape::Uuid,
         &mut accepted.deployment_request_id,
     );
-    let request_id = accepted.deployment_request_id.clone();
+    let malformed_execution = ids::take_malformed(
+        "execution id",
+        Shape::Execution,
+        &mut accepted.last_deployment_id,
+    );
+    let answered = accepted.deployment_request_id.clone();
+    report.state = Some(accepted.state.to_string()).filter(|s| !s.is_empty());
+    if let Some(problem) = &malformed {
+        ci.warning(&format!("Qovery accepted the deployment, but {problem}; it is followed by its new execution id instead"));
+    } else if answered.is_none() {
+        ci.warning("Qovery accepted the deployment without a deployment request id; it is followed by its new execution id instead");
+    }
+    if let Some(problem) = &malformed_execution {
+        ci.warning(&format!(
+            "Qovery accepted the deployment, but {problem}; it is not used"
+        ));
+    }
+    ci.progress(&format!(
+        "deployment request {} accepted ({})",
+        answered.as_deref().unwrap_or("(no id returned)"),
+        accepted.state
+    ));
+    let request_id = if locate::answer_is_suspect(
+        answered.as_deref(),
+        baseline.environment.deployment_request_id.as_deref(),
+        &baseline.environment.state,
+    ) {
+        find_ours(client, shutdown, ci, id, answered.as_deref(), &plan.targets).await
+    } else {
+        answered
+    };
     report.deployment_request_ids = request_id.iter().cloned().collect();
     ci.hand_over(id, &report.deployment_request_ids);
     for service in &mut report.services {
         service.deployment_request_id = request_id.clone();
     }
-    report.state = Some(accepted.state.to_string()).filter(|s| !s.is_empty());
-    if let Some(problem) = &malformed {
-        ci.warning(&format!("Qovery accepted the deployment, but {problem}; it is followed by its new execution id instead"));
-    } else if request_id.is_none() {
-        ci.warning("Qovery accepted the deployment without a deployment request id; it is followed by its new execution id instead");
-    }
-    ci.progress(&format!(
-        "deployment request {} accepted ({})",
-        request_id.as_deref().unwrap_or("(no id returned)"),
-        accepted.state
-    ));
+    // The environment's latest execution when ours was accepted: one that carries a merged
+    // request of ours started after it.
+    let before = accepted
+        .last_deployment_id
+        .clone()
+        .or_else(|| baseline.environment.last_deployment_id.clone());
     if let Some(console) = console {
         ci.line(&format!(
             "Follow it in the console: {}",
@@ -157,6 +184,8 @@ pub async fn deploy_planned(
         &mut changes,
         ci,
         &mut last,
+        &baseline.environment,
+        before.as_deref(),
     )
     .await;
     ci.end_section();
@@ -182,16 +211,24 @@ pub async fn deploy_planned(
         End::Finished(_) => None,
     };
     let statuses = match end {
-        End::Finished(done) => {
-            let verdict = wait::judge(&done.state, &plan.targets, &done.statuses, false)
-                .expect("an impatient judge always decides");
+        End::Finished(Ended::Finished(done)) => {
+            let proof = read_proof(&mut pacer, ci, &tracker, &plan.targets).await;
+            let verdict = conclude(&done, &plan.targets, &tracker, &proof, ci);
             if let Some(warning) = &verdict.warning {
                 ci.warning(warning);
             }
             report.result = verdict.result;
             report.reason = verdict.reason;
             report.state = Some(done.state.to_string());
-            Some(*done.statuses)
+            if let Ok(proof) = &proof {
+                record_proof(report, proof);
+            }
+            (!done.moved_on).then_some(*done.statuses)
+        }
+        End::Finished(Ended::Vanished(reason)) => {
+            report.result = RunResult::Failure;
+            report.reason = Some(reason);
+            None
         }
         End::Stopped(stop) => {
             cancel::after_stop(stop, scope, ci, shutdown, report, &[&tracker]).await;
@@ -340,5 +377,207 @@ fn fill_services(
             service.state = Some(status.state.to_string());
         }
         service.duration_seconds = durations::service_seconds(status, changes.took(&target.id));
+    }
+}
+
+/// The deploy answer named the request that held the busy environment before our `POST`: look
+/// for ours in the queue (once) before following anything. Ours is the newest queued request that
+/// carries every listed service; without one, ours is followed as the next new execution (and the
+/// proof at the end checks what it deployed). Returns the request id to follow.
+async fn find_ours(
+    client: &crate::api::Client,
+    shutdown: &mut Shutdown,
+    ci: &crate::ci::Ci,
+    id: &str,
+    answered: Option<&str>,
+    targets: &[Target],
+) -> Option<String> {
+    let named = answered.unwrap_or_default();
+    let read = shutdown
+        .race(client.without_retries().deployment_queue(id))
+        .await;
+    let queue: Vec<QueuedRequest> = match read {
+        Ok(Ok(queue)) => queue,
+        _ => Vec::new(),
+    };
+    match locate::in_queue(&queue, answered, answered, targets) {
+        Some(ours) => {
+            ci.progress(&format!(
+                "Qovery's answer named deployment request {named}, which held the environment before ours was sent; ours is {}, found in the queue carrying every listed service",
+                ours.request_id()
+            ));
+            Some(ours.request_id().to_string())
+        }
+        None => {
+            ci.warning(&format!(
+                "Qovery's answer named deployment request {named}, which held the environment before ours was sent, and no queued request carries every listed service: ours is followed as the next new execution, and the deployment history is checked for what it deployed"
+            ));
+            None
+        }
+    }
+}
+
+/// How many times the history is read while our execution's record lags (one read per tick).
+const PROOF_READS: u32 = 3;
+
+/// Reads our execution's record in the deployment history and checks it ([`history::prove`]),
+/// reading again (a tick later, at most [`PROOF_READS`] times) while the record still shows a
+/// service in progress. `Err` says in a few words why there is no proof.
+async fn read_proof(
+    pacer: &mut Pacer<'_>,
+    ci: &crate::ci::Ci,
+    tracker: &Tracker,
+    targets: &[Target],
+) -> Result<Proof, String> {
+    let Some(execution) = tracker.execution_id() else {
+        return Err("our execution id was never seen".to_string());
+    };
+    let mut best = Err("the deployment history could not be read".to_string());
+    for attempt in 0..PROOF_READS {
+        if attempt > 0 && pacer.pause().await.is_err() {
+            break;
+        }
+        match pacer.history(ci).await {
+            Ok(Some(page)) => match history::find(&page, execution) {
+                Some(entry) => {
+                    let proof = history::prove(entry, targets);
+                    if !proof.lags() {
+                        return Ok(proof);
+                    }
+                    best = Ok(proof);
+                }
+                None if best.is_err() => {
+                    best = Err(format!(
+                        "the deployment history does not list execution {execution}"
+                    ));
+                }
+                None => {}
+            },
+            Ok(None) => {}
+            Err(_) => break,
+        }
+    }
+    best
+}
+
+/// The verdict on our finished deployment: from the statuses, checked against the proof; or, when
+/// the environment had moved on, from the proof (the statuses then describe another execution).
+fn conclude(
+    done: &Done,
+    targets: &[Target],
+    tracker: &Tracker,
+    proof: &Result<Proof, String>,
+    ci: &crate::ci::Ci,
+) -> Verdict {
+    let ours = tracker.execution_id();
+    let from_statuses = || {
+        wait::judge(&done.state, targets, &done.statuses, false, ours)
+            .expect("an impatient judge always decides")
+    };
+    let proof = match proof {
+        Ok(proof) => proof,
+        Err(why) => {
+            ci.warning(&format!(
+                "what was deployed could not be proven: {why}; judged from the services' statuses alone"
+            ));
+            return from_statuses();
+        }
+    };
+    let failures = proof.failures();
+    let cancelled = proof.cancelled();
+    let gaps = proof.gaps();
+    let base = if done.moved_on {
+        judge_record(&done.state, proof)
+    } else {
+        from_statuses()
+    };
+    if base.result != RunResult::Success {
+        return base;
+    }
+    if !failures.is_empty() {
+        return Verdict {
+            result: RunResult::Failure,
+            reason: Some(format!(
+                "the deployment history contradicts the statuses: {}",
+                failures.join("; ")
+            )),
+            warning: base.warning,
+        };
+    }
+    if !cancelled.is_empty() {
+        return Verdict {
+            result: RunResult::Cancelled,
+            reason: Some(format!(
+                "the deployment history shows cancelled services: {}",
+                cancelled.join(", ")
+            )),
+            warning: base.warning,
+        };
+    }
+    if gaps.is_empty() {
+        ci.progress(&format!(
+            "proof: every listed service finished at the version asked, per the record of execution {} in the deployment history",
+            proof.execution_id
+        ));
+        base
+    } else {
+        let gap = format!(
+            "not every listed service could be proven from the record of execution {}: {}",
+            proof.execution_id,
+            gaps.join(", ")
+        );
+        Verdict {
+            warning: Some(match base.warning {
+                Some(warning) => format!("{warning}; {gap}"),
+                None => gap,
+            }),
+            ..base
+        }
+    }
+}
+
+/// The verdict from our execution's record alone (the environment moved on before ours was
+/// judged): its failures, else its cancels, else the state our request ended in.
+fn judge_record(state: &crate::api::types::State, proof: &Proof) -> Verdict {
+    use crate::api::types::StateClass;
+    let failures = proof.failures();
+    let cancelled = proof.cancelled();
+    let verdict = |result, reason: Option<String>| Verdict {
+        result,
+        reason,
+        warning: None,
+    };
+    if !failures.is_empty() {
+        verdict(
+            RunResult::Failure,
+            Some(format!("deployment failed: {}", failures.join(", "))),
+        )
+    } else if !cancelled.is_empty() || state.class() == StateClass::Canceled {
+        verdict(
+            RunResult::Cancelled,
+            Some(format!("the deployment was cancelled ({state})")),
+        )
+    } else if state.class() == StateClass::Success {
+        verdict(RunResult::Success, None)
+    } else {
+        verdict(
+            RunResult::Failure,
+            Some(format!("the deployment ended {state}")),
+        )
+    }
+}
+
+/// The deployed versions (and, where the statuses do not say, the states) from the proof.
+fn record_proof(report: &mut Report, proof: &Proof) {
+    for (service, deployed) in report.services.iter_mut().zip(&proof.services) {
+        if deployed.finding == Finding::Absent {
+            continue;
+        }
+        if let Some(version) = &deployed.version {
+            service.version = Some(version.clone());
+        }
+        if service.state.is_none() {
+            service.state = deployed.state.as_ref().map(ToString::to_string);
+        }
     }
 }

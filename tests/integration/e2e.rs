@@ -221,6 +221,10 @@ async fn a_stale_deployed_is_waited_out() {
         &server,
         "GET",
         &format!("/environment/{}/statuses", ids::ENVIRONMENT),
+    ) + calls(
+        &server,
+        "GET",
+        &format!("/environment/{}/status", ids::ENVIRONMENT),
     );
     assert!(polls >= 3, "baseline, a stale poll, then ours: {polls}");
     assert!(

@@ -28,14 +28,11 @@ async fn a_503_then_a_429_with_retry_after_then_success() {
         )
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/environment/{ENV}/statuses")))
-        .respond_with(Sequence::json(vec![
-            previous_deployed(),
-            ours("DEPLOYED", "DEPLOYED"),
-        ]))
-        .mount(&server)
-        .await;
+    mount_polls(
+        &server,
+        vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")],
+    )
+    .await;
     accept_deploy(&server).await;
 
     let started = Instant::now();

@@ -141,12 +141,84 @@ pub async fn qovery_with(services: Value, statuses: Vec<Value>) -> MockServer {
         .respond_with(ResponseTemplate::new(200).set_body_json(services))
         .mount(&server)
         .await;
+    mount_polls(&server, statuses).await;
+    server
+}
+
+/// `GET /environment/{id}/statuses` and `/status`, answering `statuses` in turn.
+///
+/// One poll a tick, through `/status` or `/statuses` (the tool reads the small status while
+/// nothing changes): both answer from the same sequence, `/status` with its `environment`.
+pub async fn mount_polls(server: &MockServer, statuses: Vec<Value>) {
+    let polls = StatusPolls::new(statuses);
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}/statuses")))
-        .respond_with(Sequence::json(statuses))
-        .mount(&server)
+        .respond_with(polls.clone())
+        .mount(server)
         .await;
-    server
+    // A test that mounts its own `/status` answers (priority 5) takes precedence.
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/status")))
+        .respond_with(StatusPolls {
+            environment_only: true,
+            ..polls
+        })
+        .with_priority(10)
+        .mount(server)
+        .await;
+}
+
+/// `EnvironmentStatuses` answers in turn, repeating the last, shared by `/statuses` and `/status`
+/// (which answers each one's `environment`): each poll takes the next, whichever it reads.
+#[derive(Clone)]
+pub struct StatusPolls {
+    bodies: std::sync::Arc<Vec<Value>>,
+    next: std::sync::Arc<AtomicUsize>,
+    environment_only: bool,
+}
+
+impl StatusPolls {
+    pub fn new(bodies: Vec<Value>) -> StatusPolls {
+        StatusPolls {
+            bodies: std::sync::Arc::new(bodies),
+            next: std::sync::Arc::new(AtomicUsize::new(0)),
+            environment_only: false,
+        }
+    }
+}
+
+impl Respond for StatusPolls {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let i = self
+            .next
+            .fetch_add(1, Ordering::SeqCst)
+            .min(self.bodies.len() - 1);
+        let body = &self.bodies[i];
+        ResponseTemplate::new(200).set_body_json(if self.environment_only {
+            &body["environment"]
+        } else {
+            body
+        })
+    }
+}
+
+/// The polls a run made: `GET …/status` and `GET …/statuses`, in order, as `status`/`statuses`.
+pub async fn polls(server: &MockServer) -> Vec<&'static str> {
+    requests(server)
+        .await
+        .iter()
+        .filter(|r| r.method.as_str() == "GET")
+        .filter_map(|r| {
+            let path = r.url.path();
+            if path == format!("/environment/{ENV}/statuses") {
+                Some("statuses")
+            } else if path == format!("/environment/{ENV}/status") {
+                Some("status")
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// The deploy POST, answering 202 with our request id.
