@@ -607,8 +607,9 @@ pub enum Ended {
     /// Ours reached a terminal state.
     Finished(Done),
     /// Ours left the queue without ever holding the environment, the environment is idle, and no
-    /// execution since our request carries its services: it will not run. The reason, for the log.
-    Vanished(String),
+    /// execution since our request carries its services: it will not run. `Cancelled` when its
+    /// own status says it was cancelled, else `Failure`; the reason, for the log.
+    Vanished(RunResult, String),
 }
 
 /// The verdict on the listed services once the environment finished our deployment.
@@ -948,7 +949,7 @@ async fn follow(
         if course.probe.due() {
             course.probe.done();
             if let Some(gone) = look_for_ours(pacer, tracker, course, None, changes, ci).await? {
-                return Ok(Ended::Vanished(gone));
+                return Ok(gone);
             }
             pacer.pause().await?;
             continue;
@@ -967,7 +968,7 @@ async fn follow(
             if let Some(gone) =
                 look_for_ours(pacer, tracker, course, Some(&env), changes, ci).await?
             {
-                return Ok(Ended::Vanished(gone));
+                return Ok(gone);
             }
             progress = tracker.observe(&env);
         }
@@ -1090,7 +1091,8 @@ async fn settle(
 
 /// Looks for our request, which the environment does not show: still queued, or (not in the
 /// queue, never held the environment) merged into another request's execution, which it then
-/// follows ([`Tracker::adopt`]). `Some(reason)` when it is gone for good ([`Whereabouts::Vanished`]).
+/// follows ([`Tracker::adopt`]). `Some(Ended::Vanished)` when it is gone for good
+/// ([`Whereabouts::Vanished`]).
 /// `env`: this tick's status, when the look was prompted by a change (else the probe reads none).
 async fn look_for_ours(
     pacer: &mut Pacer<'_>,
@@ -1099,7 +1101,7 @@ async fn look_for_ours(
     env: Option<&EnvironmentStatus>,
     changes: &mut ChangeLog,
     ci: &Ci,
-) -> Result<Option<String>, Halt> {
+) -> Result<Option<Ended>, Halt> {
     let Some(ours) = tracker.request_id().map(str::to_string) else {
         return Ok(None);
     };
@@ -1110,7 +1112,8 @@ async fn look_for_ours(
         return Ok(None);
     }
     // Not queued. Started (or ended) since the last look? The request's own status says.
-    if let Some(state) = confirm(pacer, tracker, ci).await? {
+    let request_state = confirm(pacer, tracker, ci).await?;
+    if let Some(state) = &request_state {
         if matches!(state.class(), StateClass::Queued | StateClass::Running) {
             return Ok(None);
         }
@@ -1156,9 +1159,23 @@ async fn look_for_ours(
             );
             Ok(None)
         }
-        Whereabouts::Vanished => Ok(Some(format!(
-            "deployment request {ours} left the queue without ever holding the environment, nothing else is queued or running, and no execution since ours carries every listed service: it will not run (was it cancelled in the Qovery console?)"
-        ))),
+        Whereabouts::Vanished => {
+            let nothing = "nothing else is queued or running, and no execution since ours carries every listed service";
+            Ok(Some(match request_state {
+                Some(state) if state.class() == StateClass::Canceled => Ended::Vanished(
+                    RunResult::Cancelled,
+                    format!(
+                        "deployment request {ours} was cancelled before it ran ({state}); {nothing}"
+                    ),
+                ),
+                _ => Ended::Vanished(
+                    RunResult::Failure,
+                    format!(
+                        "deployment request {ours} left the queue without ever holding the environment, {nothing}: it will not run (was it cancelled in the Qovery console?)"
+                    ),
+                ),
+            }))
+        }
     }
 }
 

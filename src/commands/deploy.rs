@@ -225,8 +225,8 @@ pub async fn deploy_planned(
             }
             (!done.moved_on).then_some(*done.statuses)
         }
-        End::Finished(Ended::Vanished(reason)) => {
-            report.result = RunResult::Failure;
+        End::Finished(Ended::Vanished(result, reason)) => {
+            report.result = result;
             report.reason = Some(reason);
             None
         }

@@ -325,3 +325,366 @@ async fn a_job_that_starts_at_once_is_followed_by_its_execution_id() {
     // With no request id there is nothing to ask the request-status endpoint about.
     assert_eq!(count(&server, "GET", "/environment/deploymentStatus"), 0);
 }
+
+/// A request as a short label: `status`, `statuses`, `history`, `queue`, `request-status`,
+/// `cancel`, `cancel-queued`, or `METHOD path`.
+fn label(request: &qovery_mock::RecordedRequest) -> String {
+    let env = format!("/environment/{}", ids::ENVIRONMENT);
+    let path = request.path.as_str();
+    let rest = path.strip_prefix(&env).unwrap_or(path);
+    match (request.method.as_str(), rest) {
+        ("GET", "/status") => "status".into(),
+        ("GET", "/statuses") => "statuses".into(),
+        ("GET", "/deploymentHistoryV2") => "history".into(),
+        ("GET", "/deploymentQueue") => "queue".into(),
+        ("GET", "/environment/deploymentStatus") => "request-status".into(),
+        ("POST", "/cancelDeployment") => "cancel".into(),
+        ("POST", p) if p.starts_with("/deploymentQueue/") => "cancel-queued".into(),
+        (method, _) => format!("{method} {path}"),
+    }
+}
+
+/// The requests after the deploy `POST`, grouped into poll ticks (requests less than 400 ms
+/// apart belong to the same tick; the poll interval is 1 s).
+fn ticks(server: &MockServer) -> Vec<Vec<String>> {
+    let requests = server.requests();
+    let after = requests
+        .iter()
+        .position(|r| {
+            r.method == "POST"
+                && (r.path.ends_with("/service/deploy") || r.path.starts_with("/job/"))
+        })
+        .expect("a deploy POST");
+    let mut ticks: Vec<Vec<String>> = Vec::new();
+    let mut previous: Option<Duration> = None;
+    // Only the tool's requests (the test's own carry another token).
+    let tool = format!("Token {}", crate::support::TOKEN);
+    for request in requests[after + 1..]
+        .iter()
+        .filter(|r| r.authorization.as_deref() == Some(tool.as_str()))
+    {
+        let new_tick =
+            previous.is_none_or(|p| request.elapsed.saturating_sub(p) > Duration::from_millis(400));
+        if new_tick {
+            ticks.push(Vec::new());
+        }
+        ticks.last_mut().unwrap().push(label(request));
+        previous = Some(request.elapsed);
+    }
+    ticks
+}
+
+/// Every tick but `allowed` ones (by index from the end: 1 is the last) made exactly one request.
+#[track_caller]
+fn one_request_per_tick_but(ticks: &[Vec<String>], allowed_from_end: &[usize]) {
+    for (i, tick) in ticks.iter().enumerate() {
+        if allowed_from_end.contains(&(ticks.len() - i)) {
+            continue;
+        }
+        assert_eq!(
+            tick.len(),
+            1,
+            "tick {i} made {tick:?}; all ticks: {ticks:?}"
+        );
+    }
+}
+
+/// `deploy` of api (git), worker (image) and ingress-nginx (chart) against the bundled mock.
+fn deploy_three(server: &MockServer) -> assert_cmd::Command {
+    let mut cmd = crate::support::command(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_CONTAINERS", "worker=1.5.0")
+        .env("INPUT_HELMS", "ingress-nginx=4.11.2");
+    cmd
+}
+
+fn services_output(outputs: &std::collections::BTreeMap<String, String>) -> Vec<Value> {
+    serde_json::from_str(&outputs["services"]).unwrap()
+}
+
+/// Point 1: the history proves what was deployed; the outputs carry the deployed versions; one
+/// history read; one request per tick but the tick that judges.
+#[tokio::test]
+async fn the_outcome_is_proven_from_the_history_with_one_read() {
+    let server = mock(Scenario::Happy, 600).await;
+    let (output, outputs) = run_with_outputs(deploy_three(&server), "busy-proof");
+    crate::support::assert_exit(&output, 0);
+    let out = crate::support::stdout(&output);
+    let execution = format!("{}-42", ids::ENVIRONMENT);
+    assert!(
+        out.contains(&format!("proof: every listed service finished at the version asked, per the record of execution {execution} in the deployment history")),
+        "{out}"
+    );
+    let services = services_output(&outputs);
+    let versions: Vec<&str> = services
+        .iter()
+        .map(|s| s["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, [crate::support::SHA, "1.5.0", "4.11.2"]);
+    let ticks = ticks(&server);
+    // The tick that sees the end reads every service's statuses (unless it just did) and the
+    // history, once.
+    let last = ticks.last().unwrap();
+    assert!(
+        last == &["status", "statuses", "history"] || last == &["statuses", "history"],
+        "{ticks:?}"
+    );
+    one_request_per_tick_but(&ticks, &[1]);
+    assert_eq!(
+        count(
+            &server,
+            "GET",
+            &format!("/environment/{}/deploymentHistoryV2", ids::ENVIRONMENT)
+        ),
+        1
+    );
+}
+
+/// Point 1: the history shows another version than the one asked: exit 1, naming the service, the
+/// asked and the deployed version; the outputs show the deployed one.
+#[tokio::test]
+async fn another_version_in_the_history_fails_naming_both_versions() {
+    let server = mock(Scenario::VersionMismatch, 300).await;
+    let (output, outputs) = run_with_outputs(deploy_three(&server), "busy-mismatch");
+    crate::support::assert_exit(&output, 1);
+    let previous = "7d2f9a1b3c4e5f60718293a4b5c6d7e8f9012345";
+    let err = crate::support::stderr(&output);
+    let expected = format!(
+        "the deployment history contradicts the statuses: api deployed {previous}, not the {} asked for (execution {}-42)",
+        crate::support::SHA,
+        ids::ENVIRONMENT
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert_eq!(outputs["result"], "failure");
+    assert_eq!(services_output(&outputs)[0]["version"], previous);
+    assert_eq!(services_output(&outputs)[0]["state"], "DEPLOYED");
+}
+
+/// Point 1: the history cannot be read: one line says so, and the statuses' judgement stands.
+#[tokio::test]
+async fn an_unreadable_history_is_said_in_one_line_and_the_statuses_judge() {
+    use qovery_mock::{Endpoint, Fault};
+    let server = MockServer::builder()
+        .scenario(Scenario::Happy)
+        .step(Duration::from_millis(300))
+        .fault(Fault::on(Endpoint::route("GET", "/environment/*/deploymentHistoryV2")).status(503))
+        .spawn()
+        .await
+        .unwrap();
+    let (output, outputs) = run_with_outputs(deploy_three(&server), "busy-no-history");
+    crate::support::assert_exit(&output, 0);
+    assert_eq!(outputs["result"], "success");
+    let all = format!(
+        "{}{}",
+        crate::support::stdout(&output),
+        crate::support::stderr(&output)
+    );
+    assert_eq!(
+        all.matches("what was deployed could not be proven: the deployment history could not be read; judged from the services' statuses alone").count(),
+        1,
+        "{all}"
+    );
+    // The versions asked, since none were proven.
+    assert_eq!(services_output(&outputs)[1]["version"], "1.5.0");
+}
+
+/// Point 2: ours ends and another deployment starts between two polls: ours is judged from its
+/// own history entry, not from the newer execution's statuses (where ours shows
+/// `is_part_last_deployment: false`).
+#[tokio::test]
+async fn ours_is_judged_by_its_own_execution_when_the_environment_moved_on() {
+    let server = mock(Scenario::MovedOn, 300).await;
+    let (output, outputs) = run_with_outputs(deploy_three(&server), "busy-moved-on");
+    crate::support::assert_exit(&output, 0);
+    let out = crate::support::stdout(&output);
+    let ours = format!("{}-42", ids::ENVIRONMENT);
+    assert!(
+        out.contains(&format!("the environment moved on to execution {}-43 before ours ({ours}) was judged: ours is judged from its record in the deployment history", ids::ENVIRONMENT)),
+        "{out}"
+    );
+    assert_eq!(outputs["result"], "success");
+    assert_eq!(outputs["execution-id"], ours);
+    assert_eq!(outputs["state"], "DEPLOYED");
+    let ticks = ticks(&server);
+    assert!(
+        ticks.iter().flatten().any(|r| r == "request-status"),
+        "{ticks:?}"
+    );
+    one_request_per_tick_but(&ticks, &[1]);
+}
+
+/// The ticks that made more than one request: each must be a change that prompted a look for ours
+/// in the queue, or the last.
+#[track_caller]
+fn extra_requests_only_on_changes(ticks: &[Vec<String>]) {
+    for (i, tick) in ticks.iter().enumerate() {
+        let last = i + 1 == ticks.len();
+        if tick.len() > 1 && !last {
+            assert!(
+                ["status", "statuses"].contains(&tick[0].as_str()),
+                "{ticks:?}"
+            );
+            assert_eq!(tick[1], "queue", "tick {i}: {ticks:?}");
+        }
+    }
+}
+
+/// Point 3: ours was merged into a queued request of the same user; it never holds the
+/// environment and never appears in the queue. Found from the history when the holder changes,
+/// followed to its end, and said in the log.
+#[tokio::test]
+async fn a_merged_request_is_followed_in_the_execution_that_carried_it() {
+    let server = mock(Scenario::Merged, 300).await;
+    let (output, outputs) = run_with_outputs(deploy_three(&server), "busy-merged");
+    crate::support::assert_exit(&output, 0);
+    let out = crate::support::stdout(&output);
+    let carried = format!("{}-43", ids::ENVIRONMENT);
+    assert!(
+        out.contains(&format!("is not in the queue and never held the environment: Qovery merged it into execution {carried} of deployment request {} (the first execution after ours that carries every listed service); following that one", ids::SAME_USER_DEPLOYMENT_REQUEST)),
+        "{out}"
+    );
+    assert_eq!(outputs["result"], "success");
+    assert_eq!(outputs["execution-id"], carried);
+    // The deployment request id is still the one Qovery gave us.
+    assert_ne!(
+        outputs["deployment-request-id"],
+        ids::SAME_USER_DEPLOYMENT_REQUEST
+    );
+    assert!(out.contains(&format!("proof: every listed service finished at the version asked, per the record of execution {carried}")), "{out}");
+    let ticks = ticks(&server);
+    extra_requests_only_on_changes(&ticks);
+    // No cancel, no timeout: well within the budget.
+    assert_eq!(
+        count(
+            &server,
+            "POST",
+            &format!("/environment/{}/cancelDeployment", ids::ENVIRONMENT)
+        ),
+        0
+    );
+}
+
+/// Point 3: ours left the queue with the request it was merged into (cancelled from the console),
+/// and nothing carries it: a clear failure (exit 1), not a timeout.
+#[tokio::test]
+async fn a_request_that_vanished_fails_clearly_instead_of_timing_out() {
+    let server = mock(Scenario::Merged, 300).await;
+    let mut cmd = crate::support::spawnable(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_TIMEOUT", "40s")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !server.requests().iter().any(|r| r.method == "POST") {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never deployed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Someone cancels the queued request ours was merged into.
+    let status = post(
+        &server,
+        &format!(
+            "/deploymentQueue/{}/cancelDeployment",
+            ids::SAME_USER_DEPLOYMENT_REQUEST
+        ),
+        json!({}),
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    let output = child.wait_with_output().unwrap();
+    crate::support::assert_exit(&output, 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let err = crate::support::stderr(&output);
+    assert!(
+        err.contains("left the queue without ever holding the environment, nothing else is queued or running, and no execution since ours carries every listed service: it will not run"),
+        "{err}"
+    );
+    extra_requests_only_on_changes(&ticks(&server));
+}
+
+/// Point 4: the deploy answer names the request that held the busy environment: ours is looked
+/// for in the queue (once) before anything is followed, and the outputs carry ours.
+#[tokio::test]
+async fn a_deploy_answer_naming_the_busy_holder_is_checked_against_the_queue() {
+    let server = mock(Scenario::ForeignId, 300).await;
+    let (output, outputs) = run_with_outputs(deploy_three(&server), "busy-foreign-id");
+    crate::support::assert_exit(&output, 0);
+    let out = crate::support::stdout(&output);
+    let ours = outputs["deployment-request-id"].clone();
+    assert_ne!(ours, ids::OTHER_DEPLOYMENT_REQUEST);
+    assert!(
+        out.contains(&format!("Qovery's answer named deployment request {}, which held the environment before ours was sent; ours is {ours}, found in the queue carrying every listed service", ids::OTHER_DEPLOYMENT_REQUEST)),
+        "{out}"
+    );
+    assert_eq!(outputs["execution-id"], format!("{}-43", ids::ENVIRONMENT));
+    assert_eq!(outputs["result"], "success");
+    // The queue was read right after the POST, before the first tick.
+    let labels: Vec<String> = server.requests().iter().map(label).collect();
+    let post = labels
+        .iter()
+        .position(|l| l.ends_with("/service/deploy"))
+        .unwrap();
+    assert_eq!(labels[post + 1], "queue", "{labels:?}");
+    extra_requests_only_on_changes(&ticks(&server)[1..]);
+}
+
+/// Point 3 on an idle environment, where no change comes to prompt a look: after 3 idle ticks the
+/// tick's one request is the queue instead of the status. Ours was cancelled from the queue: exit 5,
+/// saying so, long before the timeout.
+#[tokio::test]
+async fn on_an_idle_environment_a_probe_replaces_the_tick_and_finds_ours_cancelled() {
+    let server = mock(Scenario::Happy, 20_000).await;
+    let mut cmd = crate::support::spawnable(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_TIMEOUT", "40s")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    let ours = loop {
+        let queue = get(
+            &server,
+            &format!("/environment/{}/deploymentQueue", ids::ENVIRONMENT),
+        )
+        .await;
+        if let Some(id) = queue["results"][0]["identifier"]["deployment_request_id"].as_str() {
+            break id.to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never queued");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let status = post(
+        &server,
+        &format!("/deploymentQueue/{ours}/cancelDeployment"),
+        json!({}),
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    let output = child.wait_with_output().unwrap();
+    crate::support::assert_exit(&output, 5);
+    let err = crate::support::stderr(&output);
+    assert!(
+        err.contains(&format!(
+            "deployment request {ours} was cancelled before it ran (CANCELED)"
+        )),
+        "{err}"
+    );
+    let ticks = ticks(&server);
+    // Three idle ticks, then the probe: the queue instead of the status.
+    assert_eq!(
+        ticks[..3],
+        [["status"], ["status"], ["status"]],
+        "{ticks:?}"
+    );
+    assert_eq!(ticks[3][0], "queue", "{ticks:?}");
+}
