@@ -15,8 +15,11 @@
 //! the execution its request ran in ([`crate::logs`]), as a service of `deploy` is.
 
 use crate::api::ids::{self, Shape};
-use crate::api::types::{EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass};
+use crate::api::types::{
+    EnvironmentStatus, EnvironmentStatuses, ServiceInfo, ServiceStatus, State, StateClass,
+};
 use crate::api::{Client, JobAction};
+use crate::cadence::{Cadence, Read};
 use crate::ci::Ci;
 use crate::commands::{Session, deploy};
 use crate::console::Console;
@@ -28,7 +31,7 @@ use crate::plan::{self, Target};
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
 use crate::wait::{
-    self, ChangeLog, End, Halt, Pacer, Progress, Tracker, Verdict, Watch, waiting_line,
+    self, ChangeLog, End, Halt, Pacer, Progress, Tick, Tracker, Verdict, Watch, waiting_line,
 };
 use crate::{cancel, extra, preflight};
 
@@ -90,7 +93,15 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     ci.begin_section("Waiting for the job(s)");
     let mut changes = ChangeLog::new(&baseline, &targets);
     let mut pacer = Pacer::new(Watch::new(client, id, config, deadline), shutdown);
-    let followed = follow(&mut pacer, &mut jobs, config.job_event, &mut changes, ci).await;
+    let followed = follow(
+        &mut pacer,
+        &mut jobs,
+        config.job_event,
+        &mut changes,
+        ci,
+        &baseline.environment,
+    )
+    .await;
     if let (Err(_), Some(missed)) = (&followed, pacer.missed()) {
         ci.progress(&missed);
     }
@@ -211,6 +222,8 @@ struct Job {
     patience: u8,
     /// Qovery's duration of our run, once the job's status showed it finished.
     seconds: Option<u64>,
+    /// The request ended (or seemed to) but the job is not judged yet: look again next tick.
+    unsettled: bool,
 }
 
 /// The execution a job deploy answer says started at once: Qovery's console reads a `null`
@@ -255,6 +268,7 @@ impl Job {
             verdict: None,
             patience: PATIENCE,
             seconds: None,
+            unsettled: false,
         }
     }
 
@@ -276,6 +290,7 @@ impl Job {
         changes: &mut ChangeLog,
         ci: &Ci,
     ) -> Result<(), Halt> {
+        self.unsettled = false;
         let env_progress = self.env.observe(&statuses.environment);
         let Some(status) = statuses.service(&self.target.id) else {
             let line = format!(
@@ -293,6 +308,7 @@ impl Job {
         self.show(changes, ci, &own_progress, &env_progress, statuses, status);
         if own_progress == Progress::Finished {
             self.settle(event, status, &status.state);
+            self.unsettled = self.verdict.is_none();
             return Ok(());
         }
         let Some(view) = self.to_confirm(&own_progress, &env_progress) else {
@@ -303,12 +319,16 @@ impl Job {
             View::Environment => &mut self.env,
         };
         match wait::confirm(pacer, tracker, ci).await? {
-            Some(state) if state.is_terminal() => self.settle(event, status, &state),
+            Some(state) if state.is_terminal() => {
+                self.settle(event, status, &state);
+                self.unsettled = self.verdict.is_none();
+            }
             Some(state) => {
                 let line = self.pending_line(&state, &env_progress, statuses);
                 changes.line(ci, &self.waiting_key(), line);
             }
-            None => {}
+            // No answer: ask again next tick.
+            None => self.unsettled = true,
         }
         Ok(())
     }
@@ -528,23 +548,53 @@ fn warn_accepted(ci: &Ci, jobs: &[Job]) {
 }
 
 /// Polls until every job's request ended, the deadline passes or a signal arrives.
+///
+/// A tick reads the environment's small status ([`Cadence`]); when it changed (and on the first
+/// tick), the statuses too (the jobs' own), and each job is looked at. A job whose end is not settled yet (a status lagging
+/// its request, an unanswered confirmation) asks for the statuses on the next tick as well.
 async fn follow(
     pacer: &mut Pacer<'_>,
     jobs: &mut [Job],
     event: Option<JobEvent>,
     changes: &mut ChangeLog,
     ci: &Ci,
+    baseline: &EnvironmentStatus,
 ) -> Result<(), Halt> {
+    let mut cadence = Cadence::new(baseline);
+    // The first tick looks at the jobs themselves: where each request stands, for the log.
+    cadence.want_services();
     loop {
-        let Some(statuses) = pacer.statuses(ci).await? else {
+        let read = cadence.next();
+        let Some(tick) = pacer.tick(ci, read).await? else {
             pacer.pause().await?;
             continue;
         };
+        let changed = cadence.saw(tick.environment(), read);
+        let statuses = match tick {
+            Tick::Statuses(statuses) => Some(statuses),
+            Tick::Status(_) if changed => pacer.statuses(ci).await?.map(Box::new),
+            Tick::Status(_) => None,
+        };
+        let Some(statuses) = statuses else {
+            if changed {
+                cadence.want_services();
+            }
+            pacer.pause().await?;
+            continue;
+        };
+        // Read this tick: the next one need not read them again for this change.
+        cadence.saw(&statuses.environment, Read::Statuses);
         for job in jobs.iter_mut().filter(|job| job.verdict.is_none()) {
             job.tick(pacer, &statuses, event, changes, ci).await?;
         }
         if jobs.iter().all(|job| job.verdict.is_some()) {
             return Ok(());
+        }
+        if jobs
+            .iter()
+            .any(|job| job.verdict.is_none() && job.unsettled)
+        {
+            cadence.want_services();
         }
         pacer.pause().await?;
     }

@@ -169,11 +169,14 @@ pub async fn mount_polls(server: &MockServer, statuses: Vec<Value>) {
 }
 
 /// `EnvironmentStatuses` answers in turn, repeating the last, shared by `/statuses` and `/status`
-/// (which answers each one's `environment`): each poll takes the next, whichever it reads.
+/// (which answers each one's `environment`): each poll tick takes the next, whichever it reads. A
+/// `/statuses` read right after a `/status` read (the same tick, within 300 ms) answers the same
+/// entry: the environment does not move in between.
 #[derive(Clone)]
 pub struct StatusPolls {
     bodies: std::sync::Arc<Vec<Value>>,
-    next: std::sync::Arc<AtomicUsize>,
+    /// The entry the last read answered, when, and whether it was a `/status` read.
+    last: std::sync::Arc<std::sync::Mutex<Option<(usize, std::time::Instant, bool)>>>,
     environment_only: bool,
 }
 
@@ -181,7 +184,7 @@ impl StatusPolls {
     pub fn new(bodies: Vec<Value>) -> StatusPolls {
         StatusPolls {
             bodies: std::sync::Arc::new(bodies),
-            next: std::sync::Arc::new(AtomicUsize::new(0)),
+            last: std::sync::Arc::new(std::sync::Mutex::new(None)),
             environment_only: false,
         }
     }
@@ -189,10 +192,19 @@ impl StatusPolls {
 
 impl Respond for StatusPolls {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        let i = self
-            .next
-            .fetch_add(1, Ordering::SeqCst)
-            .min(self.bodies.len() - 1);
+        let now = std::time::Instant::now();
+        let mut last = self.last.lock().unwrap();
+        let i = match *last {
+            Some((i, at, true))
+                if !self.environment_only
+                    && now.duration_since(at) < std::time::Duration::from_millis(300) =>
+            {
+                i
+            }
+            Some((i, _, _)) => (i + 1).min(self.bodies.len() - 1),
+            None => 0,
+        };
+        *last = Some((i, now, self.environment_only));
         let body = &self.bodies[i];
         ResponseTemplate::new(200).set_body_json(if self.environment_only {
             &body["environment"]
