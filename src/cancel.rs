@@ -5,8 +5,12 @@
 //!   finished is never the one cancelled.
 //! - Ours still waits in the queue behind someone else's: `POST /deploymentQueue/{R}/cancelDeployment`.
 //! - A 409 answer: read the status once more and report what is true.
-//! - No request id (Qovery's answer had none): nothing is cancelled. A new execution in the
-//!   environment is no proof that it is ours; the log says so and links the console.
+//! - No request id (Qovery's answer had none): nothing is cancelled, unless Qovery named our
+//!   execution (a job that started at once, the execution a merged request rode in). A new
+//!   execution in the environment is no proof that it is ours; the log says so and links the
+//!   console.
+//! - Once a cancel of the running deployment is accepted, the environment is followed until ours
+//!   is `CANCELED` (or ends otherwise), within the cancel's budget; the outcome says which.
 //!
 //! The environment-level cancel is sent only when the status read right before names our request
 //! id ([`Tracker::proves_ours`]).
@@ -44,10 +48,20 @@ pub fn cancel_client(client: &Client, stop: Stop, shutdown: &Shutdown) -> Client
     }
 }
 
+/// How often the environment is read while a cancel takes effect.
+const CANCEL_POLL: Duration = Duration::from_secs(1);
+/// How long a cancel accepted after a signal is followed: the runner kills the container soon
+/// (GitHub: SIGTERM 7.5 s after SIGINT, SIGKILL 2.5 s later), and the exit must come first.
+pub const FOLLOW_AFTER_SIGNAL: Duration = Duration::from_secs(3);
+/// How long a cancel accepted after the timeout is followed (within its budget).
+pub const FOLLOW_AFTER_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// What the cancel did, in words fit for the log and the summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cancelled {
-    /// Qovery accepted the cancel.
+    /// Qovery accepted the cancel, and ours is seen `CANCELED`.
+    Confirmed(String),
+    /// Qovery accepted the cancel (removed ours from the queue, or is cancelling it).
     Requested(String),
     /// Nothing of ours was left to cancel.
     NothingToCancel(String),
@@ -60,7 +74,8 @@ pub enum Cancelled {
 impl Cancelled {
     pub fn describe(&self) -> &str {
         match self {
-            Cancelled::Requested(s)
+            Cancelled::Confirmed(s)
+            | Cancelled::Requested(s)
             | Cancelled::NothingToCancel(s)
             | Cancelled::Unconfirmed(s)
             | Cancelled::Unidentified(s) => s,
@@ -76,16 +91,19 @@ impl Cancelled {
 /// Cancels each of our requests, the last listed first: requests queue in the order they were
 /// sent, so the ones behind are removed from the queue before the running one is stopped (which
 /// would let the next one start).
+///
+/// `follow`: how long an accepted cancel of a running deployment is followed to its end.
 pub async fn cancel_all(
     client: &Client,
     environment_id: &str,
     trackers: &[&Tracker],
     force: bool,
     console: Option<&str>,
+    follow: Duration,
 ) -> Vec<Cancelled> {
     let mut outcomes = Vec::with_capacity(trackers.len());
     for tracker in trackers.iter().rev() {
-        outcomes.push(cancel_own(client, environment_id, tracker, force, console).await);
+        outcomes.push(cancel_own(client, environment_id, tracker, force, console, follow).await);
     }
     outcomes.reverse();
     outcomes
@@ -97,14 +115,15 @@ pub async fn cancel_own(
     tracker: &Tracker,
     force: bool,
     console: Option<&str>,
+    follow: Duration,
 ) -> Cancelled {
-    if tracker.request_id().is_none() {
+    if !tracker.identified() {
         return Cancelled::Unidentified(format!(
             "nothing was cancelled: Qovery gave no deployment request id, so the deployment cannot be identified as ours (a new execution in the environment may be someone else's); it may still be running, check it in the Qovery console{}",
             console.map(|url| format!(": {url}")).unwrap_or_default()
         ));
     }
-    match try_cancel(client, environment_id, tracker, force).await {
+    match try_cancel(client, environment_id, tracker, force, follow).await {
         Ok(done) => done,
         Err(ApiError::DeadlineReached { .. }) => Cancelled::Unconfirmed(format!(
             "the cancel of deployment request {} got no answer in time; the deployment may still be running{}",
@@ -128,16 +147,17 @@ async fn try_cancel(
     environment_id: &str,
     tracker: &Tracker,
     force: bool,
+    follow: Duration,
 ) -> Result<Cancelled, ApiError> {
-    let Some(request_id) = tracker.request_id() else {
-        unreachable!("cancel_own checks the request id first");
-    };
     let status = match client.status(environment_id).await {
         Ok(status) => status,
         Err(error @ ApiError::DeadlineReached { .. }) => return Err(error),
         // Without a status nothing proves ours is running; the queue's cancel is keyed by our
         // id, so it is safe to try blind (a 409 means it is not queued).
         Err(error) => {
+            let Some(request_id) = tracker.request_id() else {
+                return Err(error);
+            };
             return match client.cancel_queued_request(request_id).await {
                 Ok(()) => Ok(Cancelled::Requested(format!(
                     "removed deployment request {request_id} from the queue (the environment's status could not be read)"
@@ -147,8 +167,16 @@ async fn try_cancel(
         }
     };
     if tracker.proves_ours(&status) {
-        return cancel_running(client, environment_id, tracker, &status, force).await;
+        return cancel_running(client, environment_id, tracker, &status, force, follow).await;
     }
+    let Some(request_id) = tracker.request_id() else {
+        // Identified by an execution Qovery named (no request id): not shown running any more.
+        return Ok(Cancelled::NothingToCancel(format!(
+            "execution {} is not running any more (environment {})",
+            tracker.execution_id().unwrap_or("?"),
+            status.state
+        )));
+    };
     let queued = client.queued_requests(environment_id).await?;
     if !queued.iter().any(|id| id.eq_ignore_ascii_case(request_id)) {
         return Ok(Cancelled::NothingToCancel(format!(
@@ -164,7 +192,7 @@ async fn try_cancel(
             // It may have left the queue and started in between.
             let status = client.status(environment_id).await?;
             if tracker.proves_ours(&status) {
-                cancel_running(client, environment_id, tracker, &status, force).await
+                cancel_running(client, environment_id, tracker, &status, force, follow).await
             } else {
                 Ok(after_conflict(&status, request_id))
             }
@@ -179,6 +207,7 @@ async fn cancel_running(
     tracker: &Tracker,
     status: &EnvironmentStatus,
     force: bool,
+    follow: Duration,
 ) -> Result<Cancelled, ApiError> {
     let ours = tracker.request_id().unwrap_or("(no request id)");
     if status.state.is_terminal() {
@@ -191,16 +220,98 @@ async fn cancel_running(
         .cancel_environment_deployment(environment_id, force)
         .await
     {
-        Ok(_) => Ok(Cancelled::Requested(format!(
-            "cancel of deployment request {ours} accepted by Qovery{}",
-            if force { " (force)" } else { "" }
-        ))),
+        Ok(_) => Ok(follow_cancel(client, environment_id, tracker, force, follow).await),
         Err(error) if error.is_conflict() => {
             let status = client.status(environment_id).await?;
-            Ok(after_conflict(&status, ours))
+            match after_conflict(&status, ours) {
+                Cancelled::Requested(_) if !status.state.is_terminal() => {
+                    Ok(follow_cancel(client, environment_id, tracker, force, follow).await)
+                }
+                outcome => Ok(outcome),
+            }
         }
         Err(error) => Err(error),
     }
+}
+
+/// After Qovery accepted the cancel of ours: a cancel goes through `CANCELING` to `CANCELED` at a
+/// safe point (and Terraform actions cannot be stopped; notes §13), so the environment is read
+/// every [`CANCEL_POLL`] until ours ends, for `follow` at most and within what is left of the
+/// cancel's budget (its client's deadline). The outcome says honestly which it was: cancelled,
+/// ended otherwise before the cancel took effect, or requested but not confirmed.
+async fn follow_cancel(
+    client: &Client,
+    environment_id: &str,
+    tracker: &Tracker,
+    force: bool,
+    follow: Duration,
+) -> Cancelled {
+    let ours = tracker.request_id().unwrap_or("(no request id)");
+    let force = if force { " (force)" } else { "" };
+    let started = Instant::now();
+    let end = client.deadline().min(started + follow);
+    let mut last_seen: Option<String> = None;
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        // Leave an attempt time to answer.
+        let Some(nap) = left
+            .checked_sub(Duration::from_millis(500))
+            .map(|spare| spare.min(CANCEL_POLL))
+        else {
+            break;
+        };
+        tokio::time::sleep(nap).await;
+        // No read may outlive the follow.
+        let within = |work| tokio::time::timeout_at(end.into(), work);
+        let status = match within(client.status(environment_id)).await {
+            Ok(Ok(status)) => status,
+            Err(_) | Ok(Err(ApiError::DeadlineReached { .. })) => break,
+            // A missed read: the next one may answer.
+            Ok(Err(_)) => continue,
+        };
+        let after = started.elapsed().as_secs();
+        // The environment may already show the next deployment: ask ours.
+        let state = if tracker.proves_ours(&status) {
+            status.state
+        } else {
+            match tracker.request_id() {
+                Some(request) => {
+                    match tokio::time::timeout_at(
+                        end.into(),
+                        client.deployment_request_status(request),
+                    )
+                    .await
+                    {
+                        Ok(Ok(answer)) => match answer.status {
+                            Some(state) => state,
+                            None => continue,
+                        },
+                        Err(_) | Ok(Err(ApiError::DeadlineReached { .. })) => break,
+                        Ok(Err(_)) => continue,
+                    }
+                }
+                None => break,
+            }
+        };
+        match state.class() {
+            StateClass::Canceled => {
+                return Cancelled::Confirmed(format!(
+                    "deployment request {ours} cancelled{force}: {state} {after}s after the cancel was accepted"
+                ));
+            }
+            StateClass::Success | StateClass::Failure => {
+                return Cancelled::NothingToCancel(format!(
+                    "the cancel of deployment request {ours} was accepted{force}, but it ended {state} before the cancel took effect"
+                ));
+            }
+            _ => last_seen = Some(state.to_string()),
+        }
+    }
+    Cancelled::Unconfirmed(format!(
+        "the cancel of deployment request {ours} was requested{force} and accepted, but not confirmed: it was still {} {}s later, when the cancel's time ran out; it may still be running",
+        last_seen.as_deref().unwrap_or("in progress"),
+        started.elapsed().as_secs()
+    ))
 }
 
 /// A 409 says "already cancelled or an operation is in progress": say which is true now.
@@ -333,12 +444,17 @@ async fn cancel_within_budget(
 ) -> Vec<Cancelled> {
     let client = cancel_client(scope.client, stop, shutdown);
     let console = report.console_url.as_deref();
+    let follow = match stop {
+        Stop::TimedOut => FOLLOW_AFTER_TIMEOUT,
+        Stop::Interrupted(_) => FOLLOW_AFTER_SIGNAL,
+    };
     let cancel = cancel_all(
         &client,
         scope.environment_id,
         trackers,
         scope.config.force_cancel,
         console,
+        follow,
     );
     match shutdown.within(AFTER_SIGNAL, cancel).await {
         Some(outcomes) => outcomes,
@@ -355,9 +471,9 @@ pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
     for outcome in outcomes {
         match outcome {
             Cancelled::Unconfirmed(text) | Cancelled::Unidentified(text) => ci.warning(text),
-            Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => {
-                ci.progress(&format!("cancel: {text}"))
-            }
+            Cancelled::Confirmed(text)
+            | Cancelled::Requested(text)
+            | Cancelled::NothingToCancel(text) => ci.progress(&format!("cancel: {text}")),
         }
     }
     let notes: Vec<&str> = outcomes.iter().map(Cancelled::describe).collect();

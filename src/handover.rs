@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::api::Client;
-use crate::cancel::{Cancelled, cancel_own};
+use crate::cancel::{Cancelled, FOLLOW_AFTER_SIGNAL, cancel_own};
 use crate::ci::Ci;
 use crate::error::code;
 use crate::inputs::{self, Connection, Invocation, Request};
@@ -285,8 +285,17 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
         let mut outcomes = Vec::new();
         for id in recorded.requests.iter().rev() {
             let tracker = Tracker::new(Some(id.clone()), None);
-            outcomes
-                .push(cancel_own(&client, &environment, &tracker, config.force_cancel, None).await);
+            outcomes.push(
+                cancel_own(
+                    &client,
+                    &environment,
+                    &tracker,
+                    config.force_cancel,
+                    None,
+                    FOLLOW_AFTER_SIGNAL,
+                )
+                .await,
+            );
         }
         outcomes
     };
@@ -301,7 +310,9 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
     for outcome in &outcomes {
         match outcome {
             Cancelled::Unconfirmed(text) | Cancelled::Unidentified(text) => ci.warning(text),
-            Cancelled::Requested(text) | Cancelled::NothingToCancel(text) => say(text),
+            Cancelled::Confirmed(text)
+            | Cancelled::Requested(text)
+            | Cancelled::NothingToCancel(text) => say(text),
         }
     }
     if outcomes.iter().any(Cancelled::may_still_run) {

@@ -688,3 +688,92 @@ async fn on_an_idle_environment_a_probe_replaces_the_tick_and_finds_ours_cancell
     );
     assert_eq!(ticks[3][0], "queue", "{ticks:?}");
 }
+
+/// Point 6: after the timeout's cancel, ours is followed through `CANCELING` to `CANCELED` within
+/// the cancel's budget, and the log says it was cancelled.
+#[tokio::test]
+async fn a_slow_cancel_is_followed_to_canceled() {
+    let server = mock(Scenario::CancelSlow, 500).await;
+    let mut cmd = deploy_three(&server);
+    cmd.env("INPUT_TIMEOUT", "3s");
+    let (output, outputs) = run_with_outputs(cmd, "busy-cancel-slow");
+    crate::support::assert_exit(&output, 3);
+    assert_eq!(outputs["result"], "timeout");
+    let out = crate::support::stdout(&output);
+    let ours = &outputs["deployment-request-id"];
+    assert!(
+        out.contains(&format!(
+            "cancel: deployment request {ours} cancelled: CANCELED "
+        )),
+        "{out}"
+    );
+    // After the cancel: one status read a second until CANCELED (2 s of CANCELING).
+    let labels: Vec<String> = server.requests().iter().map(label).collect();
+    let cancel = labels.iter().position(|l| l == "cancel").expect("a cancel");
+    let after = &labels[cancel + 1..];
+    assert!(after.iter().all(|l| l == "status"), "{labels:?}");
+    assert!((2..=4).contains(&after.len()), "{labels:?}");
+    assert_eq!(labels.iter().filter(|l| *l == "cancel").count(), 1);
+}
+
+/// Point 6: after a signal the grace is short: a cancel still `CANCELING` when it ends is reported
+/// as requested but not confirmed, and the run exits 5 well before the runner's kill.
+#[tokio::test]
+async fn a_cancel_not_confirmed_within_the_grace_is_said_so() {
+    let server = mock(Scenario::CancelSlow, 2_500).await;
+    let mut cmd = crate::support::spawnable(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    // Wait until ours runs (picked up one step after the POST).
+    loop {
+        let env = get(
+            &server,
+            &format!("/environment/{}/status", ids::ENVIRONMENT),
+        )
+        .await;
+        if env["state"] == "BUILDING" || env["state"] == "DEPLOYING" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never ran");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let signalled = std::time::Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(6),
+            "no exit within 6 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(exit.code(), Some(5), "{}", crate::support::stderr(&output));
+    let all = format!(
+        "{}{}",
+        crate::support::stdout(&output),
+        crate::support::stderr(&output)
+    );
+    assert!(
+        all.contains("was requested and accepted, but not confirmed: it was still CANCELING"),
+        "{all}"
+    );
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| label(r) == "cancel")
+            .count(),
+        1
+    );
+}

@@ -175,7 +175,7 @@ async fn timeout_cancels_our_running_deployment_and_exits_3() {
         0
     );
     assert!(
-        stdout(&output).contains("cancel: cancel of deployment request"),
+        stdout(&output).contains(&format!("cancel: deployment request {OURS} cancelled")),
         "{}",
         stdout(&output)
     );

@@ -403,7 +403,7 @@ async fn timeout_cancels_our_running_job_request_and_exits_3() {
         json!({"force_cancel": false})
     );
     assert!(
-        stdout(&output).contains("cancel: cancel of deployment request"),
+        stdout(&output).contains(&format!("cancel: deployment request {OURS} cancelled")),
         "{}",
         stdout(&output)
     );

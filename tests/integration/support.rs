@@ -403,14 +403,32 @@ pub async fn accept_job(server: &MockServer, job: &str, verb: &str, request: &st
 }
 
 /// Both cancel endpoints, accepting: the environment's (202, `CANCELING`) and our queued request's.
+///
+/// Once the environment's cancel was accepted, `GET /environment/{id}/status` answers our
+/// deployment `CANCELED` (over any other answer mounted for it): the cancel takes effect.
 pub async fn accept_cancels(server: &MockServer) {
+    let cancelled = Flag::default();
     Mock::given(method("POST"))
         .and(path(format!("/environment/{ENV}/cancelDeployment")))
-        .respond_with(ResponseTemplate::new(202).set_body_json(env_status(
-            "CANCELING",
+        .respond_with(Raise {
+            flag: cancelled.clone(),
+            answer: ResponseTemplate::new(202).set_body_json(env_status(
+                "CANCELING",
+                Some(OURS),
+                &format!("{ENV}-42"),
+            )),
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/status")))
+        .and(cancelled)
+        .respond_with(ResponseTemplate::new(200).set_body_json(env_status(
+            "CANCELED",
             Some(OURS),
             &format!("{ENV}-42"),
         )))
+        .with_priority(1)
         .mount(server)
         .await;
     Mock::given(method("POST"))
@@ -418,6 +436,29 @@ pub async fn accept_cancels(server: &MockServer) {
         .respond_with(ResponseTemplate::new(202))
         .mount(server)
         .await;
+}
+
+/// A flag a responder raises, and a matcher that matches once it is raised.
+#[derive(Clone, Default)]
+pub struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl wiremock::Match for Flag {
+    fn matches(&self, _: &Request) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Answers `answer` and raises `flag`.
+pub struct Raise {
+    pub flag: Flag,
+    pub answer: ResponseTemplate,
+}
+
+impl Respond for Raise {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.flag.0.store(true, Ordering::SeqCst);
+        self.answer.clone()
+    }
 }
 
 /// `GET /environment/{id}/deploymentQueue` listing our request as waiting.
