@@ -19,8 +19,9 @@ use crate::api::types::{HistoryExecution, HistoryService, State, StateClass};
 use crate::plan::{Target, VersionField};
 
 /// How many executions one read of the history asks for (`pageSize`). Ours is normally the newest
-/// or close to it; on a busy environment a few others may have started since.
-pub const PAGE_SIZE: u32 = 10;
+/// or close to it; on a busy environment a few others may have started since. Each entry lists its
+/// services, so the page grows with the environment: a small page keeps the read cheap.
+pub const PAGE_SIZE: u32 = 5;
 
 /// The number `n` of an execution id `{environment_id}-{n}`; `None` when it has no such suffix.
 /// (Inference: the console and the API's `DeploymentBuildUsageReportRequest` describe the format
