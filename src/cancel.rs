@@ -12,6 +12,9 @@
 //! - Once a cancel of the running deployment is accepted, the environment is followed until ours
 //!   is `CANCELED` (or ends otherwise), within the cancel's budget; the outcome says which.
 //!
+//! The cancel reads the environment through `/statuses`, not the `/status` the poll ticks read (see
+//! [`environment`]).
+//!
 //! The environment-level cancel is sent only when the status read right before names our request
 //! id ([`Tracker::proves_ours`]).
 //!
@@ -138,6 +141,13 @@ pub async fn cancel_own(
     }
 }
 
+/// The environment's status, as the cancel reads it: through `GET /environment/{id}/statuses`,
+/// not the small `/status` every poll tick reads. One request, once; a poll endpoint that fails
+/// (a proxy's 5xx, a hanging read) does not also blind the cancel that follows.
+async fn environment(client: &Client, environment_id: &str) -> Result<EnvironmentStatus, ApiError> {
+    Ok(client.statuses(environment_id).await?.environment)
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or_default()
 }
@@ -149,7 +159,7 @@ async fn try_cancel(
     force: bool,
     follow: Duration,
 ) -> Result<Cancelled, ApiError> {
-    let status = match client.status(environment_id).await {
+    let status = match environment(client, environment_id).await {
         Ok(status) => status,
         Err(error @ ApiError::DeadlineReached { .. }) => return Err(error),
         // Without a status nothing proves ours is running; the queue's cancel is keyed by our
@@ -190,7 +200,7 @@ async fn try_cancel(
         ))),
         Err(error) if error.is_conflict() => {
             // It may have left the queue and started in between.
-            let status = client.status(environment_id).await?;
+            let status = environment(client, environment_id).await?;
             if tracker.proves_ours(&status) {
                 cancel_running(client, environment_id, tracker, &status, force, follow).await
             } else {
@@ -222,7 +232,7 @@ async fn cancel_running(
     {
         Ok(_) => Ok(follow_cancel(client, environment_id, tracker, force, follow).await),
         Err(error) if error.is_conflict() => {
-            let status = client.status(environment_id).await?;
+            let status = environment(client, environment_id).await?;
             match after_conflict(&status, ours) {
                 Cancelled::Requested(_) if !status.state.is_terminal() => {
                     Ok(follow_cancel(client, environment_id, tracker, force, follow).await)
@@ -263,7 +273,7 @@ async fn follow_cancel(
         tokio::time::sleep(nap).await;
         // No read may outlive the follow.
         let within = |work| tokio::time::timeout_at(end.into(), work);
-        let status = match within(client.status(environment_id)).await {
+        let status = match within(environment(client, environment_id)).await {
             Ok(Ok(status)) => status,
             Err(_) | Ok(Err(ApiError::DeadlineReached { .. })) => break,
             // A missed read: the next one may answer.

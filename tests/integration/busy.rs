@@ -707,11 +707,11 @@ async fn a_slow_cancel_is_followed_to_canceled() {
         )),
         "{out}"
     );
-    // After the cancel: one status read a second until CANCELED (2 s of CANCELING).
+    // After the cancel: one read of the statuses a second until CANCELED (2 s of CANCELING).
     let labels: Vec<String> = server.requests().iter().map(label).collect();
     let cancel = labels.iter().position(|l| l == "cancel").expect("a cancel");
     let after = &labels[cancel + 1..];
-    assert!(after.iter().all(|l| l == "status"), "{labels:?}");
+    assert!(after.iter().all(|l| l == "statuses"), "{labels:?}");
     assert!((2..=4).contains(&after.len()), "{labels:?}");
     assert_eq!(labels.iter().filter(|l| *l == "cancel").count(), 1);
 }

@@ -14,12 +14,22 @@ use qovery_mock::{Endpoint, MockServer, RecordedRequest, Scenario, ids};
 use crate::support::{parse_github_output, spawnable, temp_dir};
 
 /// The mock playing `scenario` with one step of `step_ms` and these faults (spec syntax).
+/// `faults` in the `--fault` syntax; `polls:ITEMS` is a fault on the environment's polls: the
+/// small `status` each tick reads while nothing changes (the `statuses` read after a change, and
+/// by the cancel, are left alone).
 async fn mock(scenario: Scenario, step_ms: u64, faults: &[&str]) -> MockServer {
+    let specs: Vec<String> = faults
+        .iter()
+        .flat_map(|spec| match spec.strip_prefix("polls:") {
+            Some(items) => vec![format!("status:{items}")],
+            None => vec![spec.to_string()],
+        })
+        .collect();
     MockServer::builder()
         .scenario(scenario)
         .step(Duration::from_millis(step_ms))
         .faults(
-            faults
+            specs
                 .iter()
                 .map(|spec| spec.parse().expect("a valid fault")),
         )
@@ -177,10 +187,11 @@ fn assert_nothing_cancelled(server: &MockServer) {
     );
 }
 
-/// Polls of the statuses after the deploy.
+/// Polls of the environment after the deploy: the small status each tick reads while nothing
+/// changes (the cancel reads the statuses).
 fn polls_after_deploy(server: &MockServer) -> Vec<RecordedRequest> {
     let deploy = posted(server).elapsed;
-    calls(server, &Endpoint::statuses())
+    calls(server, &Endpoint::status())
         .into_iter()
         .filter(|r| r.elapsed > deploy)
         .collect()
@@ -193,7 +204,7 @@ async fn row_01_a_rate_limited_poll_waits_to_the_deadline_then_cancels() {
     let server = mock(
         Scenario::Stuck,
         200,
-        &["statuses:429,retry-after=120,after=deploys"],
+        &["polls:429,retry-after=120,after=deploys"],
     )
     .await;
     let (mut cmd, file) = deploy(&server, "row1");
@@ -217,7 +228,7 @@ async fn row_01_unlisted_a_short_retry_after_is_honoured_and_the_wait_succeeds()
     let server = mock(
         Scenario::Happy,
         200,
-        &["statuses:503,retry-after=3,after=deploys,times=1"],
+        &["polls:503,retry-after=3,after=deploys,times=1"],
     )
     .await;
     let (cmd, file) = deploy(&server, "row1b");
@@ -238,7 +249,7 @@ async fn row_01_unlisted_a_short_retry_after_is_honoured_and_the_wait_succeeds()
 async fn row_02_an_empty_html_truncated_or_cut_status_is_a_missed_tick() {
     // Empty and HTML are the issue's; a truncated JSON and a cut connection are the same class.
     for body in ["empty", "html", "truncated", "dropped"] {
-        let fault = format!("statuses:body={body},after=deploys,times=1");
+        let fault = format!("polls:body={body},after=deploys,times=1");
         let server = mock(Scenario::Happy, 200, &[fault.as_str()]).await;
         let (cmd, file) = deploy(&server, &format!("row2-{body}"));
         let run = run_once(cmd, &file);
@@ -263,7 +274,7 @@ async fn row_02_an_empty_html_truncated_or_cut_status_is_a_missed_tick() {
 
 #[tokio::test]
 async fn row_03_a_hanging_poll_is_cut_at_the_deadline_exit_3_and_cancel() {
-    let server = mock(Scenario::Stuck, 200, &["statuses:hang,after=deploys"]).await;
+    let server = mock(Scenario::Stuck, 200, &["polls:hang,after=deploys"]).await;
     let (mut cmd, file) = deploy(&server, "row3");
     cmd.env("INPUT_TIMEOUT", "5s");
     let run = run_once(cmd, &file);
@@ -335,7 +346,7 @@ async fn row_04_unlisted_a_404_on_the_environment_ends_the_wait_and_says_so() {
 
 #[tokio::test]
 async fn row_05_server_errors_are_counted_not_printed_per_retry_until_the_deadline() {
-    let server = mock(Scenario::Stuck, 200, &["statuses:500,after=deploys"]).await;
+    let server = mock(Scenario::Stuck, 200, &["polls:500,after=deploys"]).await;
     let (mut cmd, file) = deploy(&server, "row5");
     cmd.env("INPUT_TIMEOUT", "8s");
     let run = run_once(cmd, &file);
@@ -363,8 +374,8 @@ async fn row_05_unlisted_mixed_failures_get_a_line_per_kind_with_counts() {
         Scenario::Happy,
         300,
         &[
-            "statuses:502,body=html,after=deploys,times=2",
-            "statuses:429,after=deploys,from=3,times=1",
+            "polls:502,body=html,after=deploys,times=2",
+            "polls:429,after=deploys,from=3,times=1",
         ],
     )
     .await;
@@ -383,7 +394,7 @@ async fn row_05_unlisted_mixed_failures_get_a_line_per_kind_with_counts() {
 
 #[tokio::test]
 async fn row_06_the_last_state_seen_is_reported_not_the_202s() {
-    let server = mock(Scenario::Stuck, 150, &["statuses:500,after=deploys,from=3"]).await;
+    let server = mock(Scenario::Stuck, 150, &["polls:500,after=deploys,from=3"]).await;
     let (mut cmd, file) = deploy(&server, "row6");
     cmd.env("INPUT_TIMEOUT", "5s");
     let run = run_once(cmd, &file);
@@ -543,7 +554,7 @@ async fn row_10_an_endless_body_is_a_missed_tick_and_memory_stays_small() {
     let server = mock(
         Scenario::Happy,
         200,
-        &["statuses:body=endless,after=deploys,times=2"],
+        &["polls:body=endless,after=deploys,times=2"],
     )
     .await;
     let (mut cmd, file) = deploy(&server, "row10");
@@ -580,7 +591,7 @@ async fn row_10_an_endless_body_is_a_missed_tick_and_memory_stays_small() {
     let endless = polls_after_deploy(&server);
     assert_eq!(
         endless[0].fault.as_deref(),
-        Some("statuses:body=endless,after=deploys,times=2")
+        Some("status:body=endless,after=deploys,times=2")
     );
     assert_nothing_cancelled(&server);
 }
@@ -590,7 +601,7 @@ async fn row_10_unlisted_a_finite_oversized_valid_body_is_not_read_either() {
     let server = mock(
         Scenario::Happy,
         200,
-        &["statuses:body=oversized:16MiB,after=deploys,times=1"],
+        &["polls:body=oversized:16MiB,after=deploys,times=1"],
     )
     .await;
     let (cmd, file) = deploy(&server, "row10b");
@@ -630,7 +641,7 @@ async fn row_11_a_huge_retry_after_on_a_poll_waits_to_the_deadline() {
     let server = mock(
         Scenario::Stuck,
         200,
-        &["statuses:429,retry-after=18446744073709551615,x-ratelimit-reset=18446744073709551615,after=deploys"],
+        &["polls:429,retry-after=18446744073709551615,x-ratelimit-reset=18446744073709551615,after=deploys"],
     )
     .await;
     let (mut cmd, file) = deploy(&server, "row11b");
@@ -731,7 +742,14 @@ async fn row_14_a_redirected_deploy_is_an_api_error_and_nothing_is_followed() {
         "{}",
         run.log()
     );
-    assert!(calls(&server, &Endpoint::status()).is_empty(), "followed");
+    assert!(
+        calls(
+            &server,
+            &Endpoint::route("GET", "/environment/*/deploymentStage")
+        )
+        .is_empty(),
+        "followed"
+    );
     assert_eq!(server.requests().len(), 4, "3 preflight reads and the POST");
 }
 
@@ -741,7 +759,7 @@ async fn row_14_unlisted_a_redirected_poll_is_not_followed_either() {
         Scenario::Happy,
         200,
         &[&format!(
-            "statuses:307,location=/environment/{}/status,after=deploys,times=1",
+            "polls:307,location=/environment/{}/deploymentStage,after=deploys,times=1",
             ids::ENVIRONMENT
         )],
     )
@@ -749,7 +767,14 @@ async fn row_14_unlisted_a_redirected_poll_is_not_followed_either() {
     let (cmd, file) = deploy(&server, "row14b");
     let run = run_once(cmd, &file);
     run.assert(0, "success", "DEPLOYED");
-    assert!(calls(&server, &Endpoint::status()).is_empty(), "followed");
+    assert!(
+        calls(
+            &server,
+            &Endpoint::route("GET", "/environment/*/deploymentStage")
+        )
+        .is_empty(),
+        "followed"
+    );
     assert!(run.log().contains("HTTP 307 redirect"), "{}", run.log());
 }
 
@@ -833,7 +858,7 @@ proptest::proptest! {
                         .times(1),
                 )
                 .fault(
-                    qovery_mock::Fault::on(Endpoint::statuses())
+                    qovery_mock::Fault::on(Endpoint::status())
                         .after(Endpoint::deploys())
                         .status(429)
                         .retry_after(retry_after.as_str())

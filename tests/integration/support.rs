@@ -404,8 +404,9 @@ pub async fn accept_job(server: &MockServer, job: &str, verb: &str, request: &st
 
 /// Both cancel endpoints, accepting: the environment's (202, `CANCELING`) and our queued request's.
 ///
-/// Once the environment's cancel was accepted, `GET /environment/{id}/status` answers our
-/// deployment `CANCELED` (over any other answer mounted for it): the cancel takes effect.
+/// Once the environment's cancel was accepted, `GET /environment/{id}/status` and `/statuses`
+/// answer our deployment `CANCELED` (over any other answer mounted for them): the cancel takes
+/// effect.
 pub async fn accept_cancels(server: &MockServer) {
     let cancelled = Flag::default();
     Mock::given(method("POST"))
@@ -420,17 +421,21 @@ pub async fn accept_cancels(server: &MockServer) {
         })
         .mount(server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/environment/{ENV}/status")))
-        .and(cancelled)
-        .respond_with(ResponseTemplate::new(200).set_body_json(env_status(
-            "CANCELED",
-            Some(OURS),
-            &format!("{ENV}-42"),
-        )))
-        .with_priority(1)
-        .mount(server)
-        .await;
+    for (route, body) in [
+        (
+            "status",
+            env_status("CANCELED", Some(OURS), &format!("{ENV}-42")),
+        ),
+        ("statuses", ours("CANCELED", "CANCELED")),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(format!("/environment/{ENV}/{route}")))
+            .and(cancelled.clone())
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .with_priority(1)
+            .mount(server)
+            .await;
+    }
     Mock::given(method("POST"))
         .and(path(format!("/deploymentQueue/{OURS}/cancelDeployment")))
         .respond_with(ResponseTemplate::new(202))
