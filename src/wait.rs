@@ -521,15 +521,24 @@ impl<'a> Pacer<'a> {
         .await
     }
 
-    /// `GET /environment/{id}/deploymentHistoryV2`, the latest executions; `None` for a missed
-    /// read.
+    /// `GET /environment/{id}/deploymentHistoryV2`, the [`history::PAGE_SIZE`] latest executions;
+    /// `None` for a missed read.
     pub async fn history(&mut self, ci: &Ci) -> Result<Option<Vec<HistoryExecution>>, Halt> {
+        self.history_page(ci, history::PAGE_SIZE).await
+    }
+
+    /// The `page_size` latest executions of the history; `None` for a missed read.
+    pub async fn history_page(
+        &mut self,
+        ci: &Ci,
+        page_size: u32,
+    ) -> Result<Option<Vec<HistoryExecution>>, Halt> {
         let client = self.poller();
         let environment_id = self.watch.environment_id;
         self.read(
             ci,
             Reading::Environment,
-            client.deployment_history(environment_id, history::PAGE_SIZE),
+            client.deployment_history(environment_id, page_size),
         )
         .await
     }
