@@ -875,6 +875,7 @@ pub async fn wait(
         cadence: Cadence::new(baseline),
         probe: Probe::default(),
         confirming: false,
+        vanished_looks: 0,
     };
     let followed = follow(pacer, tracker, &mut course, changes, ci, last).await;
     if let (Err(_), Some(missed)) = (&followed, pacer.missed()) {
@@ -892,6 +893,15 @@ struct Course<'a> {
     /// Ours ran and the environment no longer shows it, but its end is not confirmed yet: ask on
     /// every tick until it is.
     confirming: bool,
+    /// Consecutive looks that found ours gone ([`Whereabouts::Vanished`]): it takes two, a tick
+    /// apart, to conclude (a request that just left the queue may not show anywhere yet).
+    vanished_looks: u32,
+}
+
+/// Whether the environment shows a settled state: finished (any way) or `READY`. An unknown state
+/// (`UNAVAILABLE`, a value this build does not know) is not.
+fn settled(state: &State) -> bool {
+    state.is_terminal() || state.as_str().eq_ignore_ascii_case("READY")
 }
 
 /// When to look for our request while it waits on an idle environment, where no change will come
@@ -981,7 +991,7 @@ async fn follow(
             }
             progress = tracker.observe(&env);
         }
-        let idle = !matches!(env.state.class(), StateClass::Queued | StateClass::Running);
+        let idle = settled(&env.state);
         course
             .probe
             .count(not_started(&progress, tracker) && idle && tracker.request_id().is_some());
@@ -1106,7 +1116,7 @@ async fn settle(
 async fn look_for_ours(
     pacer: &mut Pacer<'_>,
     tracker: &mut Tracker,
-    course: &Course<'_>,
+    course: &mut Course<'_>,
     env: Option<&EnvironmentStatus>,
     changes: &mut ChangeLog,
     ci: &Ci,
@@ -1140,9 +1150,12 @@ async fn look_for_ours(
     let Some(history) = pacer.history(ci).await? else {
         return Ok(None);
     };
-    let idle =
-        queue.is_empty() && !matches!(env.state.class(), StateClass::Queued | StateClass::Running);
-    match locate::whereabouts(&history, course.before, course.targets, idle) {
+    let idle = queue.is_empty() && settled(&env.state);
+    let found = locate::whereabouts(&history, course.before, course.targets, idle);
+    if found != Whereabouts::Vanished {
+        course.vanished_looks = 0;
+    }
+    match found {
         Whereabouts::Execution(execution) => {
             let holder = env
                 .deployment_request_id
@@ -1164,6 +1177,19 @@ async fn look_for_ours(
                 "lost",
                 format!(
                     "deployment request {ours} left the queue without holding the environment; looking for the execution that carries it"
+                ),
+            );
+            Ok(None)
+        }
+        Whereabouts::Vanished if course.vanished_looks == 0 => {
+            course.vanished_looks = 1;
+            // Look once more at the next tick, instead of its status read.
+            course.probe.idle_ticks = course.probe.next;
+            changes.line(
+                ci,
+                "lost",
+                format!(
+                    "deployment request {ours} is not queued, not running, and no execution carries it; looking once more before concluding"
                 ),
             );
             Ok(None)

@@ -216,6 +216,13 @@ fn flaky_listener(outage: Duration, polls_before: usize) -> (String, std::thread
                     true => (200, ours("DEPLOYED", "DEPLOYED")),
                     false => (200, ours("DEPLOYING", "DEPLOYING")),
                 }
+            } else if target.ends_with("/status") {
+                // The small status each tick reads while nothing changes.
+                polls_after_deploy += 1;
+                match finished {
+                    true => (200, ours("DEPLOYED", "DEPLOYED")["environment"].clone()),
+                    false => (200, ours("DEPLOYING", "DEPLOYING")["environment"].clone()),
+                }
             } else if target.ends_with("/services") {
                 (200, services())
             } else {
