@@ -417,8 +417,10 @@ async fn find_ours(
     }
 }
 
-/// How many times the history is read while our execution's record lags (one read per tick).
-const PROOF_READS: u32 = 3;
+/// How many times the history is read while our execution's record lags (one read per tick): a
+/// second look one tick later, no more, so the run still ends within about a poll interval of
+/// our deployment's end.
+const PROOF_READS: u32 = 2;
 
 /// Reads our execution's record in the deployment history and checks it ([`history::prove`]),
 /// reading again (a tick later, at most [`PROOF_READS`] times) while the record still shows a
