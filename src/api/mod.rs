@@ -920,7 +920,8 @@ impl Client {
     }
 
     /// `GET /environment/{id}/deploymentHistoryV2?pageSize=N`: the environment's latest `page_size`
-    /// executions, newest first (the spec's default is 20).
+    /// executions, newest first (the spec's default is 20). Entries with an id of the wrong shape
+    /// are left out ([`HistoryPage::check_ids`]); the text is escaped on arrival.
     pub async fn deployment_history(
         &self,
         environment_id: &str,
@@ -929,12 +930,13 @@ impl Client {
         let template = "/environment/{id}/deploymentHistoryV2";
         let id = path_id(Method::GET, template, "environment id", environment_id)?;
         let page_size = page_size.to_string();
-        let page: HistoryPage = self
+        let mut page: HistoryPage = self
             .get(
                 format!("/environment/{id}/deploymentHistoryV2"),
                 &[("pageSize", page_size.as_str())],
             )
             .await?;
+        page.check_ids();
         Ok(page.results)
     }
 

@@ -568,10 +568,58 @@ impl ServiceInfo {
 
 /// One page of `GET /environment/{id}/deploymentHistoryV2`
 /// (`DeploymentHistoryEnvironmentPaginatedResponseListV2`): the latest executions, newest first.
+///
+/// Its text (names, states, versions, auditing data) is escaped on arrival like every text from the
+/// API (see [`State`]); its ids are checked by [`HistoryPage::check_ids`] before anything uses them.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryPage {
     #[serde(default, deserialize_with = "lenient_list")]
     pub results: Vec<HistoryExecution>,
+}
+
+impl HistoryPage {
+    /// Leaves out what carries an id of the wrong shape ([`ids`]): an execution whose
+    /// `identifier.execution_id` is not `<uuid>-<n>`, a service whose `identifier.service_id` is
+    /// not a UUID. Neither can be ours (ours are known by checked ids), and an execution id found
+    /// here may become the one the run follows, prints and links to (a merged request's), so none
+    /// of another shape is kept. An empty id reads as absent. Lenient like the rest of the page: one
+    /// odd entry does not make the page unreadable.
+    ///
+    /// Returns what was left out, for tests and messages.
+    pub fn check_ids(&mut self) -> Vec<MalformedId> {
+        let mut dropped = Vec::new();
+        self.results.retain_mut(|execution| {
+            let Some(identifier) = execution.identifier.as_mut() else {
+                return true;
+            };
+            match ids::check_optional(
+                "execution id",
+                Shape::Execution,
+                &mut identifier.execution_id,
+            ) {
+                Ok(()) => true,
+                Err(problem) => {
+                    dropped.push(problem);
+                    false
+                }
+            }
+        });
+        for stage in self.results.iter_mut().flat_map(|e| e.stages.iter_mut()) {
+            stage.services.retain_mut(|service| {
+                let Some(identifier) = service.identifier.as_mut() else {
+                    return true;
+                };
+                match ids::check_optional("service id", Shape::Uuid, &mut identifier.service_id) {
+                    Ok(()) => true,
+                    Err(problem) => {
+                        dropped.push(problem);
+                        false
+                    }
+                }
+            });
+        }
+        dropped
+    }
 }
 
 /// `DeploymentHistoryEnvironmentV2`: one execution of an environment deployment. Every field is
@@ -587,10 +635,10 @@ pub struct HistoryExecution {
     #[serde(default)]
     pub status: Option<State>,
     /// `DeploymentHistoryTriggerAction` (`DEPLOY`, `RESTART`, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub trigger_action: Option<String>,
     /// `DeploymentHistoryActionStatus` (`QUEUED`, `ONGOING`, `SUCCESS`, `ERROR`, `CANCELED`, …).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub action_status: Option<String>,
     #[serde(default, deserialize_with = "lenient_list")]
     pub stages: Vec<HistoryStage>,
@@ -628,18 +676,18 @@ pub struct HistoryExecutionId {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryAuditing {
     /// RFC 3339 date-time.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub created_at: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub triggered_by: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub origin: Option<String>,
 }
 
 /// `DeploymentHistoryStage`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryStage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "lenient_list")]
     pub services: Vec<HistoryService>,
@@ -671,12 +719,10 @@ impl HistoryService {
 pub struct HistoryServiceId {
     #[serde(default)]
     pub service_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub service_type: Option<String>,
-    #[serde(default)]
-    pub execution_id: Option<String>,
 }
 
 /// `DeploymentHistoryServiceDetails`: the branches of its oneOf merged into one set of optional
@@ -686,9 +732,9 @@ pub struct HistoryServiceId {
 pub struct HistoryDetails {
     #[serde(default)]
     pub commit: Option<HistoryCommit>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub image_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub tag: Option<String>,
     #[serde(default)]
     pub repository: Option<HistoryChart>,
@@ -697,16 +743,16 @@ pub struct HistoryDetails {
 /// `Commit`, only its id.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryCommit {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub git_commit_id: Option<String>,
 }
 
 /// `HelmDeploymentHistoryDetails.repository`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct HistoryChart {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub chart_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "printable_option")]
     pub chart_version: Option<String>,
 }
 
@@ -1147,6 +1193,64 @@ mod tests {
         }))
         .unwrap();
         assert!(queued.carries("a1") && !queued.carries("b1"));
+    }
+
+    #[test]
+    fn history_ids_of_the_wrong_shape_are_left_out_and_text_is_escaped() {
+        let env = "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10";
+        let api = "a1000000-0000-4000-8000-000000000001";
+        let mut page: HistoryPage = serde_json::from_value(serde_json::json!({"results": [
+            {"identifier": {"execution_id": format!("{env}-43/../../x")}, "stages": []},
+            {"identifier": {"execution_id": "../cancelDeployment"}, "stages": []},
+            {"identifier": {"execution_id": format!("{env}-42")}, "status": "DEPLOYED\n::error::x",
+             "stages": [{"name": "apps\n::warning::x", "services": [
+                {"identifier": {"service_id": "../x", "name": "evil"}},
+                {"identifier": {"service_id": api, "name": "api\r\n::set-output name=result::success"},
+                 "status": "DEPLOYED", "status_details": {"status": "SUCCESS\n"},
+                 "details": {"commit": {"git_commit_id": "abc\n::stop-commands::qd"},
+                             "tag": "1.4.2\u{1b}[2J", "repository": {"chart_version": "1\u{202e}"}}}
+             ]}]},
+            {"identifier": {"execution_id": ""}, "stages": []}
+        ]}))
+        .unwrap();
+        let dropped = page.check_ids();
+        assert_eq!(dropped.len(), 3, "{dropped:?}");
+        assert!(dropped[0].to_string().contains("is not an execution id"));
+        assert!(dropped[2].to_string().contains("the service id `../x`"));
+        let ids: Vec<Option<&str>> = page
+            .results
+            .iter()
+            .map(HistoryExecution::execution_id)
+            .collect();
+        assert_eq!(ids, [Some(format!("{env}-42").as_str()), None]);
+        let ours = &page.results[0];
+        assert_eq!(ours.services().count(), 1);
+        let service = ours.service(api).unwrap();
+        let identifier = service.identifier.as_ref().unwrap();
+        assert_eq!(
+            identifier.name.as_deref(),
+            Some("api\\r\\n::set-output name=result::success")
+        );
+        let details = service.details.as_ref().unwrap();
+        assert_eq!(
+            details.commit.as_ref().unwrap().git_commit_id.as_deref(),
+            Some("abc\\n::stop-commands::qd")
+        );
+        assert_eq!(details.tag.as_deref(), Some("1.4.2\\u{1b}[2J"));
+        assert_eq!(
+            details
+                .repository
+                .as_ref()
+                .unwrap()
+                .chart_version
+                .as_deref(),
+            Some("1\\u{202e}")
+        );
+        assert_eq!(
+            ours.status.as_ref().unwrap().as_str(),
+            "DEPLOYED\\n::error::x"
+        );
+        assert_eq!(ours.stages[0].name.as_deref(), Some("apps\\n::warning::x"));
     }
 
     #[test]
