@@ -489,19 +489,31 @@ async fn submit(
                 return Err(error);
             }
         };
-        // Accepted: the request exists. An id of the wrong shape is dropped, never used in a path.
-        if let Some(problem) = ids::take_malformed(
+        // Accepted: the request exists. An id of the wrong shape is dropped, never used in a path
+        // or a link. A request id that was malformed (rather than `null`) does not say that the
+        // job started at once: the job is then followed by its next new execution.
+        let malformed_request = ids::take_malformed(
             "deployment request id",
             Shape::Uuid,
             &mut accepted.deployment_request_id,
-        ) {
+        );
+        if let Some(problem) = &malformed_request {
             ci.warning(&format!(
                 "{}: Qovery accepted the job, but {problem}; it is followed by its new execution id instead",
                 target.name
             ));
         }
+        if let Some(problem) =
+            ids::take_malformed("execution id", Shape::Execution, &mut accepted.execution_id)
+        {
+            ci.warning(&format!(
+                "{}: Qovery accepted the job, but {problem}; it is not used",
+                target.name
+            ));
+        }
         let request_id = accepted.deployment_request_id.clone();
-        let execution = started_now(&accepted, baseline, &target.id);
+        let execution =
+            started_now(&accepted, baseline, &target.id).filter(|_| malformed_request.is_none());
         match (&request_id, &execution) {
             (None, Some(execution)) => ci.progress(&format!(
                 "{}: deploying now, execution {execution} ({}; Qovery answered without a deployment request id: the job was not queued)",
