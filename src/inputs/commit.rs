@@ -13,10 +13,18 @@
 //! Otherwise `GITHUB_SHA`, else `CI_COMMIT_SHA`. The `commit-sha` input always wins.
 //! (GitHub: "Events that trigger workflows", the `GITHUB_SHA` column; GitLab: "Predefined CI/CD
 //! variables".)
+//!
+//! A commit from the payload or a CI variable is outside text like any input: it goes into the
+//! request's `git_commit_id` only with the form of a commit ([`super::version`]). The payload's
+//! field must be a full commit id, else the run falls back to `GITHUB_SHA` with a warning (which
+//! never quotes the field); a CI variable's value is checked with the `commit-sha` input's rule by
+//! `Config::parse`, which names the variable ([`DefaultCommit::source`]) when it breaks it. The
+//! explanations quote another variable's value only when it has the form of a commit.
 
 use std::io::Read;
 
 use super::Invocation;
+use super::version::VersionForm;
 
 /// A payload larger than this is not read (GitHub's are at most a few hundred KB).
 const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -33,15 +41,28 @@ const PULL_REQUEST_EVENTS: [&str; 4] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DefaultCommit {
     pub sha: String,
+    /// Where `sha` was read, for a message about its form: `` `GITHUB_SHA` ``, or the payload's
+    /// field.
+    pub source: String,
     /// Why this commit, for the log: `the pull request's head commit (…)`.
     pub why: String,
     /// Something the user should know: the better source could not be read.
     pub warning: Option<String>,
 }
 
-/// Whether a value is a full commit id (40 hex digits, or 64 for SHA-256 repositories).
+/// Whether a value is a full commit id (40 hex digits, or 64 for SHA-256 repositories): a commit
+/// ([`VersionForm::Commit`]) that is not abbreviated, as GitHub always writes them in payloads.
 fn is_full_sha(value: &str) -> bool {
-    matches!(value.len(), 40 | 64) && value.bytes().all(|b| b.is_ascii_hexdigit())
+    matches!(value.len(), 40 | 64) && VersionForm::Commit.fits(value)
+}
+
+/// `value` of the CI variable `name`, quoted in an explanation only when it is a commit.
+fn quoted(name: &str, value: &str) -> String {
+    if VersionForm::Commit.fits(value) {
+        format!("{name} {value}")
+    } else {
+        name.to_string()
+    }
 }
 
 /// Reads the event payload and returns the string at `path` (`["pull_request", "head", "sha"]`).
@@ -93,12 +114,18 @@ pub fn default_commit(invocation: &Invocation) -> Option<DefaultCommit> {
                 .ok_or_else(|| "$GITHUB_EVENT_PATH is not set".to_string())
                 .and_then(|file| event_field(file, path));
             let not_it = github_sha
-                .map(|sha| format!("; GITHUB_SHA {sha} is not the commit that was built"))
+                .map(|sha| {
+                    format!(
+                        "; {} is not the commit that was built",
+                        quoted("GITHUB_SHA", sha)
+                    )
+                })
                 .unwrap_or_default();
             match read {
                 Ok(sha) => {
                     return Some(DefaultCommit {
                         sha,
+                        source: format!("`{}` of the event payload", path.join(".")),
                         why: format!("{what}: `{}` of the {event} event{not_it}", path.join(".")),
                         warning: None,
                     });
@@ -107,9 +134,11 @@ pub fn default_commit(invocation: &Invocation) -> Option<DefaultCommit> {
                     let sha = github_sha?;
                     return Some(DefaultCommit {
                         sha: sha.to_string(),
+                        source: "`GITHUB_SHA`".to_string(),
                         why: format!("GITHUB_SHA ({event} event)"),
                         warning: Some(format!(
-                            "on a {event} event GITHUB_SHA ({sha}) is not {what}, and {problem}; deploying GITHUB_SHA. Set `commit-sha` to choose the commit"
+                            "on a {event} event {} is not {what}, and {problem}; deploying GITHUB_SHA. Set `commit-sha` to choose the commit",
+                            quoted("GITHUB_SHA", sha)
                         )),
                     });
                 }
@@ -119,6 +148,7 @@ pub fn default_commit(invocation: &Invocation) -> Option<DefaultCommit> {
     if let Some(sha) = github_sha {
         return Some(DefaultCommit {
             sha: sha.to_string(),
+            source: "`GITHUB_SHA`".to_string(),
             why: "GITHUB_SHA".to_string(),
             warning: None,
         });
@@ -126,10 +156,11 @@ pub fn default_commit(invocation: &Invocation) -> Option<DefaultCommit> {
     if let Some(sha) = invocation.var("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") {
         let not_it = invocation
             .var("CI_COMMIT_SHA")
-            .map(|c| format!("; CI_COMMIT_SHA {c} is the merged result"))
+            .map(|c| format!("; {} is the merged result", quoted("CI_COMMIT_SHA", c)))
             .unwrap_or_default();
         return Some(DefaultCommit {
             sha: sha.to_string(),
+            source: "`CI_MERGE_REQUEST_SOURCE_BRANCH_SHA`".to_string(),
             why: format!(
                 "the merge request's source branch head: CI_MERGE_REQUEST_SOURCE_BRANCH_SHA{not_it}"
             ),
@@ -138,6 +169,7 @@ pub fn default_commit(invocation: &Invocation) -> Option<DefaultCommit> {
     }
     invocation.var("CI_COMMIT_SHA").map(|sha| DefaultCommit {
         sha: sha.to_string(),
+        source: "`CI_COMMIT_SHA`".to_string(),
         why: "CI_COMMIT_SHA".to_string(),
         warning: None,
     })
@@ -222,12 +254,73 @@ mod tests {
     }
 
     #[test]
+    fn explanations_quote_another_variable_only_when_it_is_a_commit() {
+        let file = event_file(
+            "pr-hostile.json",
+            &format!(r#"{{"pull_request": {{"head": {{"sha": "{HEAD}"}}}}}}"#),
+        );
+        let hostile = "x\n::set-output name=result::success";
+        let inv = invocation(
+            &[
+                ("GITHUB_SHA", hostile),
+                ("GITHUB_EVENT_NAME", "pull_request"),
+                ("GITHUB_EVENT_PATH", &file),
+            ],
+            &[],
+        );
+        let chosen = default_commit(&inv).unwrap();
+        assert_eq!(chosen.sha, HEAD);
+        assert!(
+            chosen
+                .why
+                .ends_with("; GITHUB_SHA is not the commit that was built"),
+            "{}",
+            chosen.why
+        );
+        let inv = invocation(
+            &[
+                ("CI_COMMIT_SHA", hostile),
+                ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", HEAD),
+            ],
+            &[],
+        );
+        let chosen = default_commit(&inv).unwrap();
+        assert!(!chosen.why.contains("::"), "{}", chosen.why);
+        assert_eq!(chosen.source, "`CI_MERGE_REQUEST_SOURCE_BRANCH_SHA`");
+        // A payload field that is not a full commit is never quoted in the warning.
+        let bad = event_file(
+            "pr-bad.json",
+            r#"{"pull_request": {"head": {"sha": "::stop-commands::qd"}}}"#,
+        );
+        let inv = invocation(
+            &[
+                ("GITHUB_SHA", MERGE),
+                ("GITHUB_EVENT_NAME", "pull_request_target"),
+                ("GITHUB_EVENT_PATH", &bad),
+            ],
+            &[],
+        );
+        let chosen = default_commit(&inv).unwrap();
+        assert_eq!(
+            (chosen.sha.as_str(), chosen.source.as_str()),
+            (MERGE, "`GITHUB_SHA`")
+        );
+        let warning = chosen.warning.unwrap();
+        assert!(!warning.contains("stop-commands"), "{warning}");
+        assert!(
+            warning.contains("`pull_request.head.sha` in the event payload is not a commit id"),
+            "{warning}"
+        );
+    }
+
+    #[test]
     fn other_events_and_platforms() {
         let inv = invocation(&[("GITHUB_SHA", MERGE), ("GITHUB_EVENT_NAME", "push")], &[]);
         assert_eq!(
             default_commit(&inv),
             Some(DefaultCommit {
                 sha: MERGE.into(),
+                source: "`GITHUB_SHA`".into(),
                 why: "GITHUB_SHA".into(),
                 warning: None
             })

@@ -314,7 +314,20 @@ impl Config {
                 None,
             ),
             None => match default_commit(invocation) {
-                Some(chosen) => (Some(chosen.sha), Some(chosen.why), chosen.warning),
+                Some(chosen) => {
+                    // A CI variable is outside text too: the same rule, naming the variable.
+                    check_form("commit-sha", VersionForm::Commit, &chosen.sha).map_err(|e| {
+                        InputError {
+                            given_as: Some(chosen.source.clone()),
+                            hint: Some(format!(
+                                "{} is not a commit; set `commit-sha` to the commit that was built",
+                                chosen.source
+                            )),
+                            ..e
+                        }
+                    })?;
+                    (Some(chosen.sha), Some(chosen.why), chosen.warning)
+                }
                 None => (None, None, None),
             },
         };
@@ -627,6 +640,48 @@ mod tests {
             Some("fff0000")
         );
         assert_eq!(format!("{:?}", c.token), "Secret(***)");
+    }
+
+    #[test]
+    fn a_commit_from_a_ci_variable_has_the_form_of_a_commit_and_a_bad_one_names_the_variable() {
+        let r = RawInputs::default()
+            .with("api-token", "qov_token_1")
+            .with("environment-id", ENV)
+            .with("applications", "api");
+        for (vars, source) in [
+            (
+                vec![("GITHUB_SHA", "main\n::set-output name=result::success")],
+                "`GITHUB_SHA`",
+            ),
+            (
+                vec![
+                    ("CI_COMMIT_SHA", "fff0000"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "../../x"),
+                ],
+                "`CI_MERGE_REQUEST_SOURCE_BRANCH_SHA`",
+            ),
+            (vec![("CI_COMMIT_SHA", "=x")], "`CI_COMMIT_SHA`"),
+        ] {
+            let err = Config::parse(&r, &invocation(&vars, &[])).unwrap_err();
+            assert_eq!(err.input, "commit-sha");
+            assert_eq!(err.given_as.as_deref(), Some(source));
+            let shown = err.to_string();
+            assert!(
+                shown.starts_with(&format!("input `commit-sha` (given as {source}): ")),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("is not a commit SHA") || shown.contains("contains whitespace"),
+                "{shown}"
+            );
+            // The value is escaped: the message is its own line and its hint's.
+            assert_eq!(shown.lines().count(), 2, "{shown}");
+            assert!(shown.contains("set `commit-sha`"), "{shown}");
+        }
+        // The input wins over a variable of any form.
+        let inv = invocation(&[("GITHUB_SHA", "not a sha")], &[]);
+        let c = Config::parse(&r.clone().with("commit-sha", "abc1234"), &inv).unwrap();
+        assert_eq!(c.commit_sha.as_deref(), Some("abc1234"));
     }
 
     proptest::proptest! {
