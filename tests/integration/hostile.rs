@@ -277,11 +277,7 @@ async fn hostile_names_and_states_forge_nothing_on_github_and_gitlab() {
         .respond_with(ResponseTemplate::new(200).set_body_json(services))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/environment/{ENV}/statuses")))
-        .respond_with(Sequence::json(vec![previous_deployed(), failed]))
-        .mount(&server)
-        .await;
+    mount_polls(&server, vec![previous_deployed(), failed]).await;
     accept_deploy(&server).await;
 
     let run = run_everywhere(
