@@ -25,8 +25,22 @@ pub struct Run {
 
 /// Runs the binary as a GitHub docker action and a GitLab job at once (both sinks on).
 pub fn run_everywhere(name: &str, api_url: &str, token: &str, vars: &[(&str, String)]) -> Run {
+    run_everywhere_without(name, api_url, token, vars, &[])
+}
+
+/// [`run_everywhere`] with some of the base variables (`INPUT_COMMIT-SHA`, …) removed.
+pub fn run_everywhere_without(
+    name: &str,
+    api_url: &str,
+    token: &str,
+    vars: &[(&str, String)],
+    removed: &[&str],
+) -> Run {
     let dir = temp_dir(name);
     let mut cmd = command(api_url);
+    for key in removed {
+        cmd.env_remove(key);
+    }
     cmd.current_dir(&dir)
         .env("INPUT_API-TOKEN", token)
         .env("GITHUB_ACTIONS", "true")
@@ -444,6 +458,20 @@ async fn answers_with_malformed_ids_are_unreadable() {
         .respond_with(ResponseTemplate::new(200).set_body_json(bad_stage))
         .mount(&server)
         .await;
+    // The small status of the cheap tick: the same checks.
+    let mut bad_status = env_status("DEPLOYING", Some(OURS), &format!("{ENV}-42"));
+    bad_status["last_deployment_id"] = json!(format!("{ENV}-42?x=../../y"));
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/status")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(bad_status))
+        .mount(&server)
+        .await;
+    // The history: entries with ids of the wrong shape are left out, the rest is kept.
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/deploymentHistoryV2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(hostile_history()))
+        .mount(&server)
+        .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let client = Client::new(
         &server.uri(),
@@ -470,6 +498,12 @@ async fn answers_with_malformed_ids_are_unreadable() {
         client.service_stage(API).await.map(drop),
         "deployment stage id",
     );
+    unreadable(client.status(ENV).await.map(drop), "execution id");
+    let history = client.deployment_history(ENV, 5).await.unwrap();
+    let executions: Vec<Option<&str>> = history.iter().map(|e| e.execution_id()).collect();
+    assert_eq!(executions, [Some(format!("{ENV}-42").as_str())]);
+    let services: Vec<Option<&str>> = history[0].services().map(|s| s.service_id()).collect();
+    assert_eq!(services, [Some(API), Some(WEB)]);
     // A path is never built from one.
     let before = requests(&server).await.len();
     let refused = client.cancel_queued_request("../x").await.unwrap_err();
@@ -963,5 +997,250 @@ async fn hostile_links_forge_nothing() {
         run.summary.contains("`https://worker.example/?token=***`"),
         "{}",
         run.summary
+    );
+}
+
+/// A commit that tries everything a runner, GitLab or a Markdown renderer reacts to.
+const HOSTILE_COMMIT: &str = "0000000\n::set-output name=result::success ##[set-output name=result;]success **Result:** success <img src=x> $CI_JOB_TOKEN \u{1b}[2J";
+
+/// A `deploymentHistoryV2` page: an entry whose execution id is a path (it lists our services
+/// deployed at the asked commit: it must not be taken as ours), then ours, `{ENV}-42`, where `api`
+/// deployed [`HOSTILE_COMMIT`], with hostile names and a service whose id is a path.
+fn hostile_history() -> serde_json::Value {
+    let service = |id: &str, name: &str, commit: &str| {
+        json!({"identifier": {"service_id": id, "name": name, "service_type": "APPLICATION"},
+               "status": "DEPLOYED",
+               "status_details": {"action": "DEPLOY", "status": "SUCCESS", "sub_action": "NONE"},
+               "details": {"commit": {"git_commit_id": commit, "message": "::error::forged"}}})
+    };
+    json!({"page": 1, "page_size": 5, "results": [
+        {"identifier": {"execution_id": format!("{ENV}-42/../../x"), "environment_id": ENV},
+         "status": "DEPLOYED", "trigger_action": "DEPLOY", "action_status": "SUCCESS",
+         "stages": [{"name": "s", "services": [service(API, "api", SHA), service(WEB, "web", SHA)]}]},
+        {"identifier": {"execution_id": format!("{ENV}-42"), "environment_id": ENV},
+         "status": "DEPLOYED", "trigger_action": "DEPLOY\n::warning::forged",
+         "action_status": "SUCCESS", "auditing_data": {"triggered_by": "::add-mask::DEPLOYED"},
+         "stages": [{"name": "apps\n::error::forged", "services": [
+            service(API, "api\n::set-output name=result::success", HOSTILE_COMMIT),
+            service("../../organization/x", "evil", SHA),
+            service(WEB, "# heading", SHA),
+         ]}]}
+    ]})
+}
+
+/// Hostile ids and text in the answers the busy-environment wait reads: `/status` (the cheap tick)
+/// and `deploymentHistoryV2` (the proof). An answer with a malformed id is a missed tick, a history
+/// entry with one is left out, and a deployed version that is not the one asked fails the run with
+/// the version shown escaped in every sink: log, annotation, summary, step outputs, dotenv.
+#[tokio::test]
+async fn hostile_status_and_history_answers_forge_nothing() {
+    let mut malformed = ours("DEPLOYING", "DEPLOYING");
+    malformed["environment"]["last_deployment_id"] = json!(format!("{ENV}-42/../../x"));
+    malformed["environment"]["deployment_request_id"] = json!("../../deploymentQueue/x");
+    let server = qovery(vec![
+        previous_deployed(),
+        malformed,
+        ours("DEPLOYING", "DEPLOYING"),
+        ours("DEPLOYED", "DEPLOYED"),
+    ])
+    .await;
+    accept_deploy(&server).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/deploymentHistoryV2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(hostile_history()))
+        .mount(&server)
+        .await;
+    let run = run_everywhere(
+        "hostile-history",
+        &server.uri(),
+        TOKEN,
+        &[("INPUT_APPLICATIONS", format!("{API},{WEB}"))],
+    );
+    assert_eq!(run.exit, Some(1), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "failure");
+    for call in calls(&server).await {
+        assert!(!call.contains(".."), "{call}");
+    }
+    // The malformed tick was missed, and said so with the id escaped.
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("the deployment request id `../../deploymentQueue/x` is not a UUID"),
+        "{all}"
+    );
+    // The reason names the service, the deployed and the asked commit, escaped, on one line.
+    let escaped = "0000000\\n::set-output name=result::success ##\\[set-output name=result;]success **Result:** success <img src=x> $CI_JOB_TOKEN \\u{1b}[2J";
+    let reason = format!("api deployed {escaped}, not the {SHA} asked for (execution {ENV}-42)");
+    assert!(run.stderr.contains(&reason), "{}", run.stderr);
+    let error = github_commands(&run.stdout)
+        .into_iter()
+        .chain(github_commands(&run.stderr))
+        .find(|c| c.name == "error")
+        .expect("the tool's error annotation");
+    assert!(
+        error.data.contains("api deployed 0000000\\n::set-output"),
+        "{error:?}"
+    );
+    // Step outputs: the deployed version, as data, in the services JSON.
+    let outputs: std::collections::BTreeMap<String, String> =
+        github_output_file(&run.github_output)
+            .unwrap()
+            .into_iter()
+            .collect();
+    let services: serde_json::Value = serde_json::from_str(&outputs["services"]).unwrap();
+    assert_eq!(
+        services[0]["version"],
+        json!(qovery_deploy::neutral::inline(HOSTILE_COMMIT))
+    );
+    assert_eq!(services[1]["version"], json!(SHA));
+    // The summary shows it inside code only.
+    let summary = summary_check(&run.summary);
+    assert!(
+        summary.code_text.contains("0000000\\n::set-output"),
+        "{}",
+        run.summary
+    );
+    let dotenv = gitlab_dotenv(&run.dotenv).unwrap();
+    assert!(dotenv["QOVERY_SERVICES"].starts_with("api:"), "{dotenv:?}");
+}
+
+/// A job deploy answer without a request id whose execution id is a path: the id is dropped with
+/// a warning, never used in a path or a link, and the job is followed by its next new execution.
+#[tokio::test]
+async fn a_malformed_execution_id_in_a_job_answer_is_never_used() {
+    let ran = |env_state: &str, state: &str, detail: &str| {
+        with_jobs(
+            statuses(env_state, None, &format!("{ENV}-42"), "DEPLOYED"),
+            &[job_status(
+                MIGRATE,
+                state,
+                detail,
+                None,
+                &format!("{ENV}-42"),
+            )],
+        )
+    };
+    let server = qovery(vec![
+        previous_deployed(),
+        ran("DEPLOYING", "EXECUTING", "EXECUTING"),
+        ran("DEPLOYED", "DEPLOYED", "SUCCESS"),
+    ])
+    .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/job/{MIGRATE}/deploy")))
+        .respond_with(ResponseTemplate::new(202).set_body_json(job_status(
+            MIGRATE,
+            "EXECUTING\n::set-output name=result::success",
+            "EXECUTING",
+            None,
+            &format!("{ENV}-42/../x"),
+        )))
+        .mount(&server)
+        .await;
+    let run = run_everywhere(
+        "hostile-job-execution",
+        &server.uri(),
+        TOKEN,
+        &[
+            ("INPUT_COMMAND", "deploy-job".into()),
+            ("INPUT_JOBS", "migrate".into()),
+            ("INPUT_IMAGE-TAG", "2.0.0".into()),
+        ],
+    );
+    assert_eq!(run.exit, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "success");
+    for call in calls(&server).await {
+        assert!(!call.contains(".."), "{call}");
+    }
+    let warning = github_commands(&run.stdout)
+        .into_iter()
+        .find(|c| c.name == "warning" && c.data.contains("execution id"))
+        .expect("a warning about the execution id");
+    assert!(
+        warning.data.contains(&format!(
+            "migrate: Qovery accepted the job, but the execution id `{ENV}-42/../x` is not an execution id"
+        )),
+        "{warning:?}"
+    );
+    assert!(!run.stdout.contains("deploying now"), "{}", run.stdout);
+    let outputs: std::collections::BTreeMap<String, String> =
+        github_output_file(&run.github_output)
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(outputs["execution-id"], format!("{ENV}-42"));
+    assert!(!outputs["console-url"].contains(".."), "{outputs:?}");
+}
+
+/// The commit deployed by default comes from outside (a CI variable, the event payload): one that
+/// is not a commit is refused naming its variable, or (the payload's) never quoted.
+#[tokio::test]
+async fn hostile_default_commits_are_refused_or_never_quoted() {
+    let server = qovery(vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")]).await;
+    accept_deploy(&server).await;
+    // GitLab merge-request pipeline: the variable is refused before anything is sent.
+    let run = run_everywhere_without(
+        "hostile-mr-sha",
+        &server.uri(),
+        TOKEN,
+        &[
+            ("INPUT_APPLICATIONS", "api".into()),
+            ("CI_COMMIT_SHA", SHA.into()),
+            (
+                "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
+                "::stop-commands::qd%0A::set-output".into(),
+            ),
+        ],
+        &["INPUT_COMMIT-SHA"],
+    );
+    assert_eq!(run.exit, Some(2), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "failure");
+    assert!(
+        run.stderr
+            .contains("input `commit-sha` (given as `CI_MERGE_REQUEST_SOURCE_BRANCH_SHA`): `::stop-commands::qd%0A::set-output` is not a commit SHA"),
+        "{}",
+        run.stderr
+    );
+    assert!(requests(&server).await.is_empty(), "nothing was sent");
+
+    // A pull request whose payload's head sha is not a commit: GITHUB_SHA, with a warning that
+    // does not quote the field.
+    let dir = temp_dir("hostile-event");
+    let event = dir.join("event.json");
+    std::fs::write(
+        &event,
+        json!({"pull_request": {"head": {"sha": "::add-mask::DEPLOYED\n::set-output name=result::success"}}})
+            .to_string(),
+    )
+    .unwrap();
+    let run = run_everywhere_without(
+        "hostile-pr-sha",
+        &server.uri(),
+        TOKEN,
+        &[
+            ("INPUT_APPLICATIONS", "api".into()),
+            ("GITHUB_SHA", SHA.into()),
+            ("GITHUB_EVENT_NAME", "pull_request".into()),
+            ("GITHUB_EVENT_PATH", event.to_string_lossy().into_owned()),
+        ],
+        &["INPUT_COMMIT-SHA"],
+    );
+    assert_eq!(run.exit, Some(0), "{}{}", run.stdout, run.stderr);
+    assert_nothing_forged(&run, TOKEN, "success");
+    let warning = github_commands(&run.stdout)
+        .into_iter()
+        .find(|c| c.name == "warning" && c.data.contains("pull_request.head.sha"))
+        .expect("a warning about the payload");
+    assert!(
+        warning
+            .data
+            .contains("`pull_request.head.sha` in the event payload is not a commit id"),
+        "{warning:?}"
+    );
+    assert!(!warning.data.contains("add-mask"), "{warning:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("Commit {SHA}: GITHUB_SHA (pull_request event)")),
+        "{}",
+        run.stdout
     );
 }

@@ -489,3 +489,213 @@ proptest! {
         assert_nothing_forged(&run, &token, "success");
     }
 }
+
+// --- The answers the busy-environment wait reads: `/status` and `deploymentHistoryV2` -----------
+
+const UUIDS: [&str; 3] = [
+    "a1000000-0000-4000-8000-000000000001",
+    "a1000000-0000-4000-8000-000000000002",
+    "B6A6A1C4-2F0E-4A44-9F4B-6F3E9D2C7A10",
+];
+
+/// An id as an API could send it: well-shaped (a UUID or an execution id), or a well-shaped one
+/// with outside text around it, or outside text alone.
+fn api_id(token: String) -> impl Strategy<Value = String> {
+    let uuid = proptest::sample::select(UUIDS.to_vec()).prop_map(str::to_string);
+    let execution = (proptest::sample::select(UUIDS.to_vec()), 0u64..100_000)
+        .prop_map(|(uuid, n)| format!("{uuid}-{n}"));
+    let well = prop_oneof![uuid, execution];
+    prop_oneof![
+        3 => well.clone(),
+        2 => (well, outside(token.clone()), any::<bool>()).prop_map(|(id, text, before)| {
+            if before { format!("{text}{id}") } else { format!("{id}{text}") }
+        }),
+        1 => outside(token),
+    ]
+}
+
+fn ids_and_texts(
+    ids: usize,
+    texts: usize,
+) -> impl Strategy<Value = (String, Vec<String>, Vec<String>)> {
+    token().prop_flat_map(move |t| {
+        (
+            Just(t.clone()),
+            proptest::collection::vec(api_id(t.clone()), ids..=ids),
+            proptest::collection::vec(outside(t), texts..=texts),
+        )
+    })
+}
+
+fn printable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_control() || neutral::is_invisible(c))
+}
+
+/// A history entry whose ids and text come from `ids` and `texts`, listing `services` services.
+fn history_entry(ids: &[String], texts: &[String], services: usize) -> serde_json::Value {
+    let text = |i: usize| texts[i % texts.len()].clone();
+    let id = |i: usize| ids[i % ids.len()].clone();
+    let services: Vec<serde_json::Value> = (0..services)
+        .map(|i| {
+            serde_json::json!({
+                "identifier": {"service_id": id(1 + i), "name": text(i), "service_type": text(i + 1)},
+                "status": text(i + 2),
+                "status_details": {"action": text(i + 3), "status": text(i + 4), "sub_action": "NONE"},
+                "details": {"commit": {"git_commit_id": text(i + 5)}, "image_name": text(i + 6),
+                            "tag": text(i + 7), "repository": {"chart_name": text(i), "chart_version": text(i + 8)}}
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "identifier": {"execution_id": id(0)},
+        "status": text(0), "trigger_action": text(1), "action_status": text(2),
+        "auditing_data": {"created_at": text(3), "triggered_by": text(4), "origin": text(5)},
+        "stages": [{"name": text(6), "services": services}]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// `GET /environment/{id}/status`: an answer is usable only when its request id is a UUID and
+    /// its execution id `<uuid>-<n>` (or they are absent); its state is printable on arrival.
+    #[test]
+    fn a_status_answer_is_usable_only_with_well_shaped_ids(
+        (_token, ids, texts) in ids_and_texts(2, 3)
+    ) {
+        use qovery_deploy::api::ids::{is_execution_id, is_uuid};
+        use qovery_deploy::api::types::EnvironmentStatus;
+        let body = serde_json::json!({
+            "id": UUIDS[2], "state": texts[0], "last_deployment_state": texts[1],
+            "deployment_request_id": ids[0], "last_deployment_id": ids[1], "triggered_by": texts[2]
+        });
+        let mut status: EnvironmentStatus = serde_json::from_value(body).unwrap();
+        prop_assert!(printable(status.state.as_str()), "{:?}", status.state);
+        let fits = (ids[0].is_empty() || is_uuid(&ids[0]))
+            && (ids[1].is_empty() || is_execution_id(&ids[1]));
+        match status.check_ids() {
+            Ok(()) => {
+                prop_assert!(fits, "{ids:?}");
+                prop_assert!(status.deployment_request_id.as_deref().is_none_or(is_uuid));
+                prop_assert!(status.last_deployment_id.as_deref().is_none_or(is_execution_id));
+            }
+            Err(problem) => {
+                prop_assert!(!fits, "{ids:?}");
+                // The message quotes the id escaped, on one line.
+                prop_assert!(printable(&problem.to_string()), "{problem}");
+            }
+        }
+    }
+
+    /// `GET /environment/{id}/deploymentHistoryV2`: after the checks, every execution id left is
+    /// `<uuid>-<n>`, every service id a UUID, and every text printable; nothing with an id of
+    /// another shape survives, nothing well-shaped is lost.
+    #[test]
+    fn history_pages_keep_only_well_shaped_ids_and_printable_text(
+        (_token, ids, texts) in ids_and_texts(8, 9),
+        entries in 1usize..4,
+        services in 0usize..4,
+    ) {
+        use qovery_deploy::api::ids::{is_execution_id, is_uuid};
+        use qovery_deploy::api::types::HistoryPage;
+        let results: Vec<serde_json::Value> = (0..entries)
+            .map(|e| {
+                let ids: Vec<String> = ids.iter().cycle().skip(e * 3).take(ids.len()).cloned().collect();
+                history_entry(&ids, &texts, services)
+            })
+            .collect();
+        let raw = serde_json::json!({"results": results});
+        let mut page: HistoryPage = serde_json::from_value(raw.clone()).unwrap();
+        page.check_ids();
+        let expected_entries = raw["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                let id = e["identifier"]["execution_id"].as_str().unwrap();
+                id.is_empty() || is_execution_id(id)
+            })
+            .count();
+        prop_assert_eq!(page.results.len(), expected_entries);
+        for execution in &page.results {
+            prop_assert!(execution.execution_id().is_none_or(is_execution_id));
+            for service in execution.services() {
+                prop_assert!(service.service_id().is_none_or(is_uuid));
+                let identifier = service.identifier.as_ref().unwrap();
+                let details = service.details.as_ref().unwrap();
+                for text in [
+                    identifier.name.as_deref(),
+                    identifier.service_type.as_deref(),
+                    service.status.as_ref().map(|s| s.as_str()),
+                    details.commit.as_ref().and_then(|c| c.git_commit_id.as_deref()),
+                    details.tag.as_deref(),
+                    details.image_name.as_deref(),
+                    details.repository.as_ref().and_then(|r| r.chart_version.as_deref()),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    prop_assert!(printable(text), "{text:?}");
+                }
+            }
+            for text in [
+                execution.status.as_ref().map(|s| s.as_str()),
+                execution.trigger_action.as_deref(),
+                execution.action_status.as_deref(),
+                execution.stages[0].name.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                prop_assert!(printable(text), "{text:?}");
+            }
+        }
+    }
+
+    /// What the proof says from a hostile record (a deployed version, a state), in every sink:
+    /// no command, no control character, no output or variable of its own, no token.
+    #[test]
+    fn the_proofs_words_from_a_hostile_record_forge_nothing(
+        (token, ids, texts) in ids_and_texts(2, 9),
+    ) {
+        use qovery_deploy::api::types::HistoryPage;
+        use qovery_deploy::history;
+        use qovery_deploy::kind::ServiceKind;
+        use qovery_deploy::plan::{Target, VersionField};
+        let r = Redactor::with(&token);
+        // Ours, well-shaped, with the hostile text in every field the proof reads.
+        let ids = vec![format!("{}-42", UUIDS[2]), UUIDS[0].to_string(), ids[0].clone(), ids[1].clone()];
+        let raw = serde_json::json!({"results": [history_entry(&ids, &texts, 3)]});
+        let mut page: HistoryPage = serde_json::from_value(raw).unwrap();
+        page.check_ids();
+        let targets: Vec<Target> = [VersionField::GitCommit, VersionField::ImageTag, VersionField::ChartVersion]
+            .into_iter()
+            .enumerate()
+            .map(|(i, field)| Target {
+                id: UUIDS[i % 2].to_string(),
+                name: neutral::inline(&texts[i]).into_owned(),
+                kind: ServiceKind::Application,
+                field,
+                version: Some("3f8a1c2e9b7d".into()),
+            })
+            .collect();
+        let proof = history::prove(&page.results[0], &targets);
+        let words = [proof.failures(), proof.cancelled(), proof.gaps()].concat().join("; ");
+        let log = neutral::log_text(&r, &format!("error: {words}"));
+        prop_assert!(command_like_lines(&log).is_empty(), "{log:?}");
+        prop_assert_eq!(log.lines().count(), 1, "one line: {:?}", log);
+        let annotation = format!("::error title=qovery-deploy%3A failure::{}", neutral::command_data(&r, &words));
+        let commands = github_commands(&annotation);
+        prop_assert_eq!(commands.len(), 1);
+        prop_assert!(commands[0].properties.keys().all(|k| k == "title"));
+        let dotenv = format!("QOVERY_STATE={}\n", neutral::dotenv_value(&r, &words));
+        let variables = gitlab_dotenv(dotenv.as_bytes()).map_err(TestCaseError::fail)?;
+        prop_assert_eq!(variables.len(), 1);
+        prop_assert!(gitlab_literal(&variables["QOVERY_STATE"]).is_some());
+        for out in [&log, &annotation, &dotenv, &neutral::md_code(&r, &words, 300)] {
+            assert_no_fragment(out, &token);
+        }
+    }
+}
