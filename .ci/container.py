@@ -86,12 +86,13 @@ def cancels(url):
 
 def wait_until_running(url, proc, limit=20.0):
     """Waits until our deployment runs (the mock's `stuck` scenario keeps it DEPLOYING): the deploy
-    POST is recorded and the tool has polled twice since."""
+    POST is recorded and the tool has polled twice since (a poll tick reads `/status`, or
+    `/statuses` on the tick after a change)."""
     end = time.monotonic() + limit
     while time.monotonic() < end:
         log = mock_requests(url)
         posts = [i for i, r in enumerate(log) if r["method"] == "POST" and r["path"].endswith("/service/deploy")]
-        if posts and sum(1 for r in log[posts[0]:] if r["path"].endswith("/statuses")) >= 2:
+        if posts and sum(1 for r in log[posts[0]:] if r["path"].endswith(("/status", "/statuses"))) >= 2:
             return True
         if proc.poll() is not None:
             return False
