@@ -42,6 +42,15 @@ async fn failed_deploy(logs: ResponseTemplate) -> MockServer {
     ])
     .await;
     accept_deploy(&server).await;
+    // The history records the same failure: the proof agrees, and says nothing.
+    mount_history(
+        &server,
+        history_of_ours(&[
+            (API, "BUILD_ERROR", "ERROR", SHA),
+            (WEB, "DEPLOYED", "SUCCESS", SHA),
+        ]),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}/logs")))
         .respond_with(logs)

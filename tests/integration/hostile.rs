@@ -720,12 +720,21 @@ pub fn log_error(service: &str, message: &str, hint: &str, link: &str) -> serde_
                      "underlying_error": {"message": "exit 1\n::endgroup::"}}})
 }
 
-/// A deployment where `api` ends `BUILD_ERROR`, whose log answers `log`.
+/// A deployment where `api` ends `BUILD_ERROR`, whose log answers `log`; the deployment history
+/// records the same.
 pub async fn failing_with_log(log: serde_json::Value) -> MockServer {
     let mut failed = ours("DEPLOYMENT_ERROR", "DEPLOYED");
     failed["applications"][0]["state"] = json!("BUILD_ERROR");
     let server = qovery(vec![previous_deployed(), failed]).await;
     accept_deploy(&server).await;
+    mount_history(
+        &server,
+        history_of_ours(&[
+            (API, "BUILD_ERROR", "ERROR", SHA),
+            (WEB, "DEPLOYED", "SUCCESS", SHA),
+        ]),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}/logs")))
         .respond_with(ResponseTemplate::new(200).set_body_json(log))
@@ -927,14 +936,11 @@ async fn hostile_links_forge_nothing() {
         .respond_with(ResponseTemplate::new(200).set_body_json(services))
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(format!("/environment/{ENV}/statuses")))
-        .respond_with(Sequence::json(vec![
-            previous_deployed(),
-            ours("DEPLOYED", "DEPLOYED"),
-        ]))
-        .mount(&server)
-        .await;
+    mount_polls(
+        &server,
+        vec![previous_deployed(), ours("DEPLOYED", "DEPLOYED")],
+    )
+    .await;
     accept_deploy(&server).await;
     Mock::given(method("GET"))
         .and(path(format!("/environment/{ENV}/link")))

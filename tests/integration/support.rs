@@ -576,3 +576,31 @@ pub async fn assert_cancelled_by_sigterm(
     );
     assert!(stderr(output).contains("SIGTERM"), "{}", stderr(output));
 }
+
+/// A `deploymentHistoryV2` page with one execution, `{ENV}-42` (ours), listing each service as
+/// `(id, state, status_details.status, commit)`.
+pub fn history_of_ours(services: &[(&str, &str, &str, &str)]) -> Value {
+    let services: Vec<Value> = services
+        .iter()
+        .map(|(id, state, detail, commit)| {
+            json!({"identifier": {"service_id": id, "name": id, "service_type": "APPLICATION"},
+                   "status": state,
+                   "status_details": {"action": "DEPLOY", "status": detail, "sub_action": "NONE"},
+                   "details": {"commit": {"git_commit_id": commit}}})
+        })
+        .collect();
+    json!({"page": 1, "page_size": 5, "results": [
+        {"identifier": {"execution_id": format!("{ENV}-42"), "environment_id": ENV},
+         "status": "DEPLOYED", "trigger_action": "DEPLOY", "action_status": "SUCCESS",
+         "stages": [{"name": "apps", "services": services}]}
+    ]})
+}
+
+/// `GET /environment/{id}/deploymentHistoryV2`, answering `page`.
+pub async fn mount_history(server: &MockServer, page: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/environment/{ENV}/deploymentHistoryV2")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(page))
+        .mount(server)
+        .await;
+}
