@@ -210,6 +210,9 @@ pub async fn deploy_planned(
         End::Stopped(stop) => Some(stop),
         End::Finished(_) => None,
     };
+    // Our execution's record, when it could be read: which services failed when the statuses
+    // describe another execution.
+    let mut record = None;
     let statuses = match end {
         End::Finished(Ended::Finished(done)) => {
             let proof = read_proof(&mut pacer, ci, &tracker, &plan.targets).await;
@@ -223,6 +226,7 @@ pub async fn deploy_planned(
             if let Ok(proof) = &proof {
                 record_proof(report, proof);
             }
+            record = proof.ok();
             (!done.moved_on).then_some(*done.statuses)
         }
         End::Finished(Ended::Vanished(result, reason)) => {
@@ -244,7 +248,8 @@ pub async fn deploy_planned(
     let extra = extra::client(client, deadline, stopped);
     match report.result {
         RunResult::Failure | RunResult::Timeout => {
-            let failing = failing(&plan.targets, statuses.as_ref(), tracker.execution_id());
+            let execution = tracker.execution_id();
+            let failing = failing(&plan.targets, statuses.as_ref(), record.as_ref(), execution);
             logs::explain(extra, shutdown, ci, config, id, console, &failing, report).await;
         }
         RunResult::Success => {
@@ -323,31 +328,61 @@ fn note_seen(report: &mut Report, tracker: &Tracker, console: Option<&crate::con
     }
 }
 
-/// The listed services that did not succeed, with what the statuses say of them: a failed state,
-/// or (after a timeout) where they stood. Services that were not part of the deployment and did
-/// not fail have no log to show.
+/// The listed services to explain from the deployment log: those whose final status is not a
+/// success (a failed state, or after a timeout where they stood). A service that sat out our deployment (`is_part_last_deployment: false`) is left out
+/// unless it failed, but one whose `execution_id` is ours took part, whatever that flag says (it is
+/// relative to the environment's latest execution; see [`wait::judge`]). Without statuses of ours
+/// (the environment moved on before ours was judged), our execution's `record` says which failed.
 fn failing(
     targets: &[Target],
     statuses: Option<&EnvironmentStatuses>,
+    record: Option<&Proof>,
     execution: Option<&str>,
 ) -> Vec<Failing> {
+    let failing = |target: &Target, state: Option<String>, own: Option<String>| Failing {
+        id: target.id.clone(),
+        name: target.name.clone(),
+        state,
+        execution_id: own,
+        execution: execution.map(str::to_string),
+    };
+    if let (None, Some(record)) = (statuses, record) {
+        return targets
+            .iter()
+            .zip(&record.services)
+            .filter(|(_, deployed)| {
+                matches!(
+                    deployed.finding,
+                    Finding::Failed(_) | Finding::Unfinished(_)
+                )
+            })
+            .map(|(target, deployed)| {
+                let state = deployed.state.as_ref().map(ToString::to_string);
+                failing(target, state, Some(record.execution_id.clone()))
+            })
+            .collect();
+    }
     targets
         .iter()
         .filter_map(|target| {
             let status = statuses.and_then(|s| s.service(&target.id));
             let class = status.map(|s| s.state.class());
-            let skipped = status.is_some_and(|s| s.is_part_last_deployment == Some(false));
+            let ours = execution.is_some_and(|e| {
+                status
+                    .and_then(|s| s.execution_id.as_deref())
+                    .is_some_and(|own| own.eq_ignore_ascii_case(e))
+            });
+            let skipped = status.is_some_and(|s| s.is_part_last_deployment == Some(false)) && !ours;
             if class == Some(StateClass::Success) || (skipped && class != Some(StateClass::Failure))
             {
                 return None;
             }
-            Some(Failing {
-                id: target.id.clone(),
-                name: target.name.clone(),
-                state: status.map(|s| s.state.to_string()),
-                execution_id: status.and_then(|s| s.execution_id.clone()),
-                execution: execution.map(str::to_string),
-            })
+            let state = status.map(|s| s.state.to_string());
+            Some(failing(
+                target,
+                state,
+                status.and_then(|s| s.execution_id.clone()),
+            ))
         })
         .collect()
 }
@@ -591,5 +626,76 @@ fn record_proof(report: &mut Report, proof: &Proof) {
         if service.state.is_none() {
             service.state = deployed.state.as_ref().map(ToString::to_string);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::ServiceKind;
+    use crate::plan::VersionField;
+
+    const ENV: &str = "b6a6a1c4-2f0e-4a44-9f4b-6f3e9d2c7a10";
+    const API: &str = "a1000000-0000-4000-8000-000000000001";
+    const WEB: &str = "a1000000-0000-4000-8000-000000000002";
+
+    fn targets() -> Vec<Target> {
+        [(API, "api"), (WEB, "web")]
+            .into_iter()
+            .map(|(id, name)| Target {
+                id: id.into(),
+                name: name.into(),
+                kind: ServiceKind::Application,
+                field: VersionField::GitCommit,
+                version: Some("3f8a1c2".into()),
+            })
+            .collect()
+    }
+
+    fn names(failing: &[Failing]) -> Vec<(&str, Option<&str>)> {
+        failing
+            .iter()
+            .map(|f| (f.name.as_str(), f.state.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn a_service_of_our_execution_is_explained_whatever_is_part_last_deployment_says() {
+        let ours = format!("{ENV}-42");
+        let service = |id: &str, state: &str, execution: &str| {
+            serde_json::json!({"id": id, "state": state, "is_part_last_deployment": false,
+                               "execution_id": execution})
+        };
+        let statuses: EnvironmentStatuses = serde_json::from_value(serde_json::json!({
+            "environment": {"id": ENV, "state": "DEPLOYING", "last_deployment_id": format!("{ENV}-43")},
+            "applications": [service(API, "DEPLOYING", &ours), service(WEB, "DEPLOYING", &format!("{ENV}-41"))]
+        }))
+        .unwrap();
+        let found = failing(&targets(), Some(&statuses), None, Some(&ours));
+        assert_eq!(names(&found), [("api", Some("DEPLOYING"))]);
+        assert_eq!(found[0].execution.as_deref(), Some(ours.as_str()));
+    }
+
+    #[test]
+    fn without_statuses_of_ours_the_record_says_which_failed() {
+        let ours = format!("{ENV}-42");
+        let execution: crate::api::types::HistoryExecution =
+            serde_json::from_value(serde_json::json!({
+                "identifier": {"execution_id": ours},
+                "stages": [{"name": "s", "services": [
+                    {"identifier": {"service_id": API}, "status": "BUILD_ERROR",
+                     "status_details": {"status": "ERROR"}},
+                    {"identifier": {"service_id": WEB}, "status": "DEPLOYED",
+                     "status_details": {"status": "SUCCESS"},
+                     "details": {"commit": {"git_commit_id": "3f8a1c2e9b7d"}}}
+                ]}]
+            }))
+            .unwrap();
+        let record = history::prove(&execution, &targets());
+        let found = failing(&targets(), None, Some(&record), Some(&ours));
+        assert_eq!(names(&found), [("api", Some("BUILD_ERROR"))]);
+        assert_eq!(found[0].execution_id.as_deref(), Some(ours.as_str()));
+        // Neither statuses nor a record (a timeout before anything was seen): every target.
+        assert_eq!(failing(&targets(), None, None, None).len(), 2);
     }
 }
