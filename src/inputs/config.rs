@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::commit::default_commit;
 use super::preview::{self, PreviewName};
+use super::table::{self, INPUTS};
 use super::values::{
     check_form, no_path, parse_base_url, parse_bool, parse_count, parse_duration, parse_entries,
     parse_enum, parse_url_path, parse_uuid,
@@ -78,6 +79,12 @@ impl Command {
             .find(|(_, c)| *c == self)
             .map(|(n, _)| *n)
             .unwrap_or("deploy")
+    }
+
+    /// Its row in the table of commands: what it reads, what `help` says of it.
+    pub fn def(self) -> &'static table::CommandDef {
+        table::command_def(self.name())
+            .expect("every command has a row (a test keeps them in step)")
     }
 
     fn parse(value: &str) -> Result<Command, InputError> {
@@ -286,6 +293,8 @@ impl Config {
 
     pub fn parse(raw: &RawInputs, invocation: &Invocation) -> Result<Config, InputError> {
         let command = Command::parse(raw.get("command").unwrap_or("deploy"))?;
+        check_applies(command, raw)?;
+        let reads = |name: &str| command.def().reads(name);
         let Connection {
             token,
             api_url,
@@ -313,6 +322,9 @@ impl Config {
                 Some("the `commit-sha` input".to_string()),
                 None,
             ),
+            // The CI's commit is a default: read (and checked) only by the commands that use it,
+            // so a strange `GITHUB_SHA` never fails a `skip` or a `cancel`.
+            None if !reads("commit-sha") => (None, None, None),
             None => match default_commit(invocation) {
                 Some(chosen) => {
                     // A CI variable is outside text too: the same rule, naming the variable.
@@ -334,7 +346,7 @@ impl Config {
         let image_tag = raw
             .get("image-tag")
             .map(str::to_string)
-            .or_else(|| commit_sha.clone());
+            .or_else(|| commit_sha.clone().filter(|_| reads("image-tag")));
         for (name, value, form) in [
             ("commit-sha", &commit_sha, VersionForm::Commit),
             ("image-tag", &image_tag, VersionForm::ImageTag),
@@ -454,12 +466,12 @@ impl Config {
             )?,
             extra_roots,
         };
-        config.check_command(raw)?;
+        config.check_command()?;
         Ok(config)
     }
 
     /// The rules that depend on the command: what must be listed and which inputs apply.
-    fn check_command(&self, raw: &RawInputs) -> Result<(), InputError> {
+    fn check_command(&self) -> Result<(), InputError> {
         let lists = || {
             ServiceKind::ALL
                 .iter()
@@ -478,36 +490,11 @@ impl Config {
                 .hint(format!("list at least one service in one of: {}", lists())));
             }
             Command::DeployJob | Command::RedeployJob => {
-                if let Some(entry) = self.entries.iter().find(|e| e.kind != ServiceKind::Job) {
-                    return Err(InputError::new(
-                        entry.kind.input(),
-                        format!("`{}` runs jobs only", self.command.name()),
-                    )
-                    .entry(&entry.raw)
-                    .hint("list the jobs under `jobs`; use `command: deploy` for other services"));
-                }
                 if self.entries.is_empty() {
                     return Err(InputError::new("jobs", "no job is listed").hint(format!(
                         "`{}` needs at least one job id or name in `jobs`",
                         self.command.name()
                     )));
-                }
-            }
-            Command::Cancel => {
-                if let Some(entry) = self.entries.first() {
-                    return Err(InputError::new(entry.kind.input(), "`cancel` acts on the whole environment and takes no services")
-                        .entry(&entry.raw)
-                        .hint("remove the service lists, or use `skip` to leave a service out of deployments"));
-                }
-            }
-            Command::PreviewDelete => {
-                if let Some(entry) = self.entries.first() {
-                    return Err(InputError::new(
-                        entry.kind.input(),
-                        "`preview-delete` deletes the whole preview environment and takes no services",
-                    )
-                    .entry(&entry.raw)
-                    .hint("remove the service lists from the step that deletes the preview"));
                 }
             }
             _ => {}
@@ -530,61 +517,12 @@ impl Config {
             .entry(&entry.raw)
             .hint(hint));
         }
-        if self.job_event.is_some()
-            && !matches!(self.command, Command::DeployJob | Command::RedeployJob)
-        {
+        if self.health_check_path.is_some() && !self.wait {
             return Err(InputError::new(
-                "job-event",
-                format!("does not apply to `{}`", self.command.name()),
+                "health-check-path",
+                "needs `wait: true`: the service is checked once it is DEPLOYED",
             )
-            .hint("job-event is for `command: deploy-job` or `redeploy-job`"));
-        }
-        // Inputs that belong to the preview commands. `apply-deployment-rule` has a literal default
-        // (GitHub sets it on every step), so only `true` is out of place elsewhere.
-        let is_preview = matches!(self.command, Command::Preview | Command::PreviewDelete);
-        let misplaced = [
-            (
-                "preview-name",
-                raw.get("preview-name").is_some() && !is_preview,
-            ),
-            (
-                "cluster-id",
-                self.cluster_id.is_some() && self.command != Command::Preview,
-            ),
-            (
-                "apply-deployment-rule",
-                self.apply_deployment_rule && self.command != Command::Preview,
-            ),
-        ];
-        if let Some((input, _)) = misplaced.iter().find(|(_, wrong)| *wrong) {
-            let applies = if *input == "preview-name" {
-                "`command: preview` or `preview-delete`"
-            } else {
-                "`command: preview` (it shapes a new preview environment)"
-            };
-            return Err(InputError::new(
-                *input,
-                format!("does not apply to `{}`", self.command.name()),
-            )
-            .hint(format!(
-                "{input} is for {applies}; remove it from this step"
-            )));
-        }
-        if self.health_check_path.is_some() {
-            if !matches!(self.command, Command::Deploy | Command::Preview) {
-                return Err(InputError::new(
-                    "health-check-path",
-                    format!("does not apply to `{}`", self.command.name()),
-                )
-                .hint("the health check follows `command: deploy` or `preview`, on the services' public link"));
-            }
-            if !self.wait {
-                return Err(InputError::new(
-                    "health-check-path",
-                    "needs `wait: true`: the service is checked once it is DEPLOYED",
-                )
-                .hint("set `wait: true`, or remove health-check-path"));
-            }
+            .hint("set `wait: true`, or remove health-check-path"));
         }
         if self.terraform_action.is_some()
             && !self
@@ -598,6 +536,96 @@ impl Config {
             );
         }
         Ok(())
+    }
+}
+
+/// One rule for inputs a command does not read ([`table::CommandDef::reads`]): given a value other
+/// than its default, such an input is bad input naming it and the command, checked before any value
+/// is validated (so `cancel --commit-sha zzz` says `cancel` does not read it, not that `zzz` is no
+/// commit). A value equal to the input's default is how `action.yml` and the GitLab components
+/// fill every input, so it passes; CI variables (`GITHUB_SHA`, …) are defaults, not inputs, and are
+/// only read by the commands that use them.
+fn check_applies(command: Command, raw: &RawInputs) -> Result<(), InputError> {
+    let def = command.def();
+    for input in INPUTS.iter().filter(|input| !def.reads(input.name)) {
+        let Some(value) = raw.get(input.name).filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let is_default = input.default.is_some_and(|default| {
+            if input.switch {
+                parse_bool(input.name, Some(value), true).ok()
+                    == parse_bool(input.name, Some(default), true).ok()
+            } else {
+                value.eq_ignore_ascii_case(default)
+            }
+        });
+        if is_default {
+            continue;
+        }
+        return Err(not_read(command, input.name, value));
+    }
+    Ok(())
+}
+
+/// The error for an input `command` does not read, in the words that help most for that input.
+fn not_read(command: Command, input: &str, value: &str) -> InputError {
+    let name = command.name();
+    let first_entry = || {
+        value
+            .split([',', '\n'])
+            .map(str::trim)
+            .find(|e| !e.is_empty())
+            .unwrap_or(value)
+            .to_string()
+    };
+    let is_list = ServiceKind::ALL.iter().any(|k| k.input() == input);
+    let (problem, hint) = match (command, input) {
+        (Command::Cancel, _) if is_list => (
+            "`cancel` acts on the whole environment and takes no services".to_string(),
+            "remove the service lists, or use `skip` to leave a service out of deployments"
+                .to_string(),
+        ),
+        (Command::PreviewDelete, _) if is_list => (
+            "`preview-delete` deletes the whole preview environment and takes no services"
+                .to_string(),
+            "remove the service lists from the step that deletes the preview".to_string(),
+        ),
+        (Command::DeployJob | Command::RedeployJob, _) if is_list => (
+            format!("`{name}` runs jobs only"),
+            "list the jobs under `jobs`; use `command: deploy` for other services".to_string(),
+        ),
+        (_, "job-event") => (
+            format!("does not apply to `{name}`"),
+            "job-event is for `command: deploy-job` or `redeploy-job`".to_string(),
+        ),
+        (_, "preview-name") => (
+            format!("does not apply to `{name}`"),
+            "preview-name is for `command: preview` or `preview-delete`; remove it from this step"
+                .to_string(),
+        ),
+        (_, "cluster-id" | "apply-deployment-rule") => (
+            format!("does not apply to `{name}`"),
+            format!(
+                "{input} is for `command: preview` (it shapes a new preview environment); remove it from this step"
+            ),
+        ),
+        (_, "health-check-path") => (
+            format!("does not apply to `{name}`"),
+            "the health check follows `command: deploy` or `preview`, on the services' public link"
+                .to_string(),
+        ),
+        _ => (
+            format!("does not apply to `{name}`, which does not read it"),
+            format!(
+                "remove it from this step; `qovery-deploy help {name}` lists the inputs `{name}` reads"
+            ),
+        ),
+    };
+    let error = InputError::new(input, problem).hint(hint);
+    if is_list {
+        error.entry(first_entry())
+    } else {
+        error
     }
 }
 
@@ -939,5 +967,112 @@ mod tests {
             assert_eq!(err.input, input, "{err}");
             assert!(err.hint.is_some(), "no hint for {err}");
         }
+    }
+
+    #[test]
+    fn an_input_the_command_does_not_read_is_refused_naming_both() {
+        let base = || {
+            RawInputs::default()
+                .with("api-token", "qov_token_1")
+                .with("environment-id", ENV)
+        };
+        let cases = [
+            (
+                base().with("command", "cancel").with("commit-sha", "zzz"),
+                "commit-sha",
+                "cancel",
+            ),
+            (
+                base()
+                    .with("command", "skip")
+                    .with("applications", "api")
+                    .with("commit-sha", "abc1234"),
+                "commit-sha",
+                "skip",
+            ),
+            (
+                base()
+                    .with("command", "skip")
+                    .with("applications", "api")
+                    .with("job-event", "boom"),
+                "job-event",
+                "skip",
+            ),
+            (
+                base().with("command", "cancel").with("applications", "api"),
+                "applications",
+                "cancel",
+            ),
+            (
+                base()
+                    .with("command", "skip")
+                    .with("applications", "api")
+                    .with("wait", "false"),
+                "wait",
+                "skip",
+            ),
+            (
+                base()
+                    .with("command", "redeploy-job")
+                    .with("jobs", "migrate")
+                    .with("image-tag", "v1"),
+                "image-tag",
+                "redeploy-job",
+            ),
+            (
+                base()
+                    .with("command", "deploy")
+                    .with("applications", "api")
+                    .with("preview-name", "pr-1"),
+                "preview-name",
+                "deploy",
+            ),
+            (
+                base().with("command", "cancel").with("log-lines", "5"),
+                "log-lines",
+                "cancel",
+            ),
+        ];
+        for (raw, input, command) in cases {
+            let err = Config::parse(&raw, &Invocation::default()).unwrap_err();
+            assert_eq!(err.input, input, "{err}");
+            let text = err.to_string();
+            assert!(text.contains(&format!("`{command}`")), "{text}");
+            assert!(err.hint.is_some(), "{text}");
+        }
+    }
+
+    #[test]
+    fn defaults_never_fail_a_command_that_ignores_them() {
+        // How action.yml fills every input, plus CI variables the command does not read.
+        let mut raw = RawInputs::default()
+            .with("api-token", "qov_token_1")
+            .with("environment-id", ENV)
+            .with("command", "skip")
+            .with("applications", "api");
+        for def in INPUTS.iter().filter(|d| !d.name.contains("command")) {
+            if let (Some(default), None) = (def.default, raw.get(def.name)) {
+                raw = raw.with(def.name, default);
+            }
+        }
+        let raw = raw.with("wait", "TRUE").with("force-cancel", "False");
+        let inv = invocation(
+            &[("GITHUB_SHA", "not a commit!"), ("CI_COMMIT_SHA", "zzz")],
+            &[],
+        );
+        let config = Config::parse(&raw, &inv).unwrap();
+        assert_eq!(config.commit_sha, None, "skip does not read the commit");
+        assert_eq!(config.image_tag, None);
+        let cancel = raw
+            .clone()
+            .with("command", "cancel")
+            .with("applications", "");
+        assert!(Config::parse(&cancel, &inv).is_ok());
+        // A command that reads the commit still checks the CI's.
+        let deploy = raw.with("command", "deploy");
+        assert_eq!(
+            Config::parse(&deploy, &inv).unwrap_err().input,
+            "commit-sha"
+        );
     }
 }

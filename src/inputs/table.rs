@@ -155,8 +155,17 @@ pub(super) fn def(name: &str) -> Option<&'static InputDef> {
 pub struct CommandDef {
     pub name: &'static str,
     pub summary: &'static str,
-    /// The inputs that matter to it besides [`COMMON_INPUTS`], for `help COMMAND`.
+    /// The inputs it reads besides `command` and [`COMMON_INPUTS`]: what `help COMMAND` lists,
+    /// and (through [`CommandDef::reads`]) the inputs it accepts: any other input given a value
+    /// other than its default is bad input ([`crate::inputs::Config::parse`]).
     pub inputs: &'static [&'static str],
+}
+
+impl CommandDef {
+    /// Whether this command reads the input `name` (canonical name).
+    pub fn reads(&self, name: &str) -> bool {
+        name == "command" || COMMON_INPUTS.contains(&name) || self.inputs.contains(&name)
+    }
 }
 
 /// The inputs every command reads.
@@ -198,6 +207,8 @@ pub const COMMANDS: &[CommandDef] = &[
             "poll-interval",
             "cancel-on-timeout",
             "force-cancel",
+            "log-lines",
+            "health-check-path",
         ],
     },
     CommandDef {
@@ -212,6 +223,7 @@ pub const COMMANDS: &[CommandDef] = &[
             "poll-interval",
             "cancel-on-timeout",
             "force-cancel",
+            "log-lines",
         ],
     },
     CommandDef {
@@ -224,6 +236,7 @@ pub const COMMANDS: &[CommandDef] = &[
             "poll-interval",
             "cancel-on-timeout",
             "force-cancel",
+            "log-lines",
         ],
     },
     CommandDef {
@@ -262,6 +275,8 @@ pub const COMMANDS: &[CommandDef] = &[
             "poll-interval",
             "cancel-on-timeout",
             "force-cancel",
+            "log-lines",
+            "health-check-path",
         ],
     },
     CommandDef {
@@ -303,7 +318,7 @@ pub fn help(command: Option<&CommandDef>) -> String {
                  The command is the first argument, or the `command` input (default: deploy):\n"
             );
             for def in COMMANDS {
-                text.push_str(&format!("  {:<14} {}\n", def.name, def.summary));
+                row(&mut text, def.name, COMMAND_COLUMN, def.summary);
             }
             text
         }
@@ -323,13 +338,17 @@ pub fn help(command: Option<&CommandDef>) -> String {
          and the booleans alone mean true ({}):\n\n",
         switches.join(", ")
     ));
-    let shown = |def: &InputDef| match command {
-        None => true,
-        Some(command) => COMMON_INPUTS.contains(&def.name) || command.inputs.contains(&def.name),
-    };
-    let shown: Vec<&InputDef> = INPUTS.iter().filter(|def| shown(def)).collect();
+    let shown: Vec<&InputDef> = INPUTS
+        .iter()
+        // `help COMMAND` is about that command: no `--command` row.
+        .filter(|def| command.is_none_or(|c| def.name != "command" && c.reads(def.name)))
+        .collect();
     // The widest flag sets the column, so `--apply-deployment-rule` lines up with the rest.
-    let width = shown.iter().map(|def| def.name.len()).max().unwrap_or(0);
+    let width = shown
+        .iter()
+        .map(|def| def.name.len() + 2)
+        .max()
+        .unwrap_or(0);
     for def in shown {
         let default = def
             .default
@@ -338,13 +357,26 @@ pub fn help(command: Option<&CommandDef>) -> String {
         let help = command
             .and_then(|c| help_for(c.name, def.name))
             .unwrap_or(def.help);
-        text.push_str(&format!("  --{:<width$} {}{}\n", def.name, help, default));
+        row(
+            &mut text,
+            &format!("--{}", def.name),
+            width,
+            &format!("{help}{default}"),
+        );
     }
     text.push_str(
         "\nExit codes: 0 success, 1 deployment failed, 2 bad input, 3 timeout, 4 API error, 5 cancelled.\n\
          Docs: README.md (https://github.com/qovery-deploy/qovery-deploy)\n",
     );
     text
+}
+
+/// The width of the command column in the general help.
+const COMMAND_COLUMN: usize = 14;
+
+/// One help row: two spaces, `label` padded to `width`, a space, `description`.
+fn row(text: &mut String, label: &str, width: usize, description: &str) {
+    text.push_str(&format!("  {label:<width$} {description}\n"));
 }
 
 /// What an input does for one command, where the table's general wording would mislead in
@@ -358,6 +390,20 @@ fn help_for(command: &str, input: &str) -> Option<&'static str> {
         ("redeploy-job", "jobs") => {
             "jobs to run again at their current version: ids or names, comma/newline separated"
         }
+        ("deploy-job", "jobs") => {
+            "jobs to deploy: ids or names, comma/newline separated, `name=VERSION` overrides"
+        }
+        ("deploy-job", "commit-sha") => {
+            "git commit for git-sourced jobs (default: the commit that was built, as for deploy)"
+        }
+        ("deploy-job", "image-tag") => "image tag for image-sourced jobs (default: the commit SHA)",
+        ("skip", "applications") => {
+            "applications to skip: ids or names, comma/newline separated (no version)"
+        }
+        ("unskip", "applications") => {
+            "applications to take back: ids or names, comma/newline separated (no version)"
+        }
+        ("skip" | "unskip", "databases") => "databases, same syntax",
         ("preview-delete", "wait") => "wait until the environment is deleted",
         ("cancel", "wait") => "wait until the cancelled deployment has ended",
         _ => return None,
@@ -375,7 +421,10 @@ mod tests {
             assert!(help.contains(&format!("--{}", def.name)));
         }
         for def in COMMANDS {
-            assert!(help.contains(&format!("\n  {:<14} {}", def.name, def.summary)));
+            assert!(help.contains(&format!(
+                "\n  {:<COMMAND_COLUMN$} {}",
+                def.name, def.summary
+            )));
         }
         assert!(help.contains("The command is the first argument"), "{help}");
     }
@@ -427,6 +476,38 @@ mod tests {
                 .collect();
             assert_eq!(starts.len(), 1, "{text}");
         }
+    }
+
+    #[test]
+    fn command_help_lists_exactly_the_inputs_the_command_reads() {
+        for command in COMMANDS {
+            let text = help(Some(command));
+            for def in INPUTS.iter().filter(|d| d.name != "command") {
+                let listed = text.contains(&format!("\n  --{} ", def.name));
+                assert_eq!(
+                    listed,
+                    command.reads(def.name),
+                    "{} {}",
+                    command.name,
+                    def.name
+                );
+            }
+        }
+        // What each row says is true for that command: skip takes no version, deploy-job deploys.
+        let skip = help(command_def("skip"));
+        let row = skip
+            .lines()
+            .find(|l| l.starts_with("  --applications "))
+            .unwrap();
+        assert!(row.contains("to skip") && !row.contains("VERSION"), "{row}");
+        let job = help(command_def("deploy-job"));
+        let row = job.lines().find(|l| l.starts_with("  --jobs ")).unwrap();
+        assert!(
+            row.contains("jobs to deploy") && !row.contains("same syntax"),
+            "{row}"
+        );
+        assert!(help(command_def("deploy")).contains("\n  --health-check-path "));
+        assert!(!help(command_def("skip")).contains("\n  --wait "));
     }
 
     #[test]
