@@ -87,7 +87,9 @@ pub struct PreviewReport {
 }
 
 /// Every output name, in the order of the README table and `action.yml` (a test keeps the three
-/// in step). Every command writes the first nine; `preview` and `preview-delete` all.
+/// in step). Every command writes every one of them, empty when it does not apply (the preview
+/// environment's outside `preview` and `preview-delete`), so GitHub's outputs and GitLab's dotenv
+/// report always hold the same names.
 pub const OUTPUTS: [&str; 12] = [
     "deployment-request-id",
     "execution-id",
@@ -102,6 +104,21 @@ pub const OUTPUTS: [&str; 12] = [
     "environment-name",
     "created",
 ];
+
+/// The `state` output's form of a Qovery state: the state itself when it is an upper-case enum
+/// word (`[A-Z0-9_]+`, as every state of the spec's `StateEnum` is), `UNKNOWN` for anything else
+/// the API sent (the log and the summary keep the original, escaped), empty when there is none.
+/// So `state` can be compared (`== 'DEPLOYED'`) and printed or put in a Markdown code span as is.
+pub fn safe_state(state: &str) -> String {
+    if state
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    {
+        state.to_string()
+    } else {
+        "UNKNOWN".to_string()
+    }
+}
 
 /// Why one listed service failed, as its deployment log tells it: what the `::error` annotation
 /// titled `<service> failed` and the summary say. Every sink neutralises every field for itself
@@ -192,16 +209,32 @@ impl Report {
         }
     }
 
-    /// The step outputs, names as in the contract ([`OUTPUTS`]), in a fixed order: the preview
-    /// environment's only for `preview` and `preview-delete`.
+    /// The step outputs, names as in the contract ([`OUTPUTS`]), in that order, every one of them
+    /// for every command (empty when it does not apply). Their safe forms, which workflows may rely
+    /// on when they print or render them:
+    /// - `state`: [`safe_state`] (an upper-case enum word, or `UNKNOWN`, or empty);
+    /// - `result`: one of [`RunResult::as_str`]; `duration-seconds`: digits;
+    /// - `deployment-request-id`, `execution-id`: ids whose shape [`crate::api::ids`] checked,
+    ///   comma-separated;
+    /// - `url`, `urls`' values: plain http(s) URLs ([`crate::links::valid_url`]: ASCII, no
+    ///   whitespace, quotes, brackets, braces, backticks, `|` or backslash, no credentials);
+    /// - `environment-id`: a UUID; `environment-name`: the `preview-name` input or `pr-<n>` /
+    ///   `mr-<iid>`; `created`: `true`, `false` or empty;
+    /// - `services` and `urls`' keys hold service names as the API wrote them: data to be guarded
+    ///   by whoever prints them (README, "Outputs").
     pub fn outputs(&self) -> Vec<(&'static str, String)> {
-        let mut outputs = vec![
+        let preview = self.preview.clone().unwrap_or_default();
+        let created = preview.created.map(|c| c.to_string()).unwrap_or_default();
+        vec![
             (
                 "deployment-request-id",
                 self.deployment_request_ids.join(","),
             ),
             ("execution-id", self.execution_ids.join(",")),
-            ("state", self.state.clone().unwrap_or_default()),
+            (
+                "state",
+                safe_state(self.state.as_deref().unwrap_or_default()),
+            ),
             ("result", self.result.as_str().to_string()),
             ("duration-seconds", self.duration.as_secs().to_string()),
             ("console-url", self.console_url.clone().unwrap_or_default()),
@@ -211,20 +244,10 @@ impl Report {
             ),
             ("url", self.url.clone().unwrap_or_default()),
             ("urls", self.urls_json()),
-        ];
-        if matches!(self.command, Command::Preview | Command::PreviewDelete) {
-            let preview = self.preview.clone().unwrap_or_default();
-            let created = preview.created.map(|c| c.to_string()).unwrap_or_default();
-            outputs.extend([
-                (
-                    "environment-id",
-                    preview.environment_id.clone().unwrap_or_default(),
-                ),
-                ("environment-name", preview.environment_name.clone()),
-                ("created", created),
-            ]);
-        }
-        outputs
+            ("environment-id", preview.environment_id.unwrap_or_default()),
+            ("environment-name", preview.environment_name),
+            ("created", created),
+        ]
     }
 
     /// The `urls` output: a JSON object, service name to URL, in [`Report::urls`] order (a name
@@ -263,8 +286,16 @@ mod tests {
         };
         assert_eq!(names(Command::Preview), OUTPUTS);
         assert_eq!(names(Command::PreviewDelete), OUTPUTS);
-        assert_eq!(names(Command::Deploy), OUTPUTS[..9]);
-        assert_eq!(names(Command::Cancel), OUTPUTS[..9]);
+        for command in [
+            Command::Deploy,
+            Command::DeployJob,
+            Command::RedeployJob,
+            Command::Cancel,
+            Command::Skip,
+            Command::Unskip,
+        ] {
+            assert_eq!(names(command), OUTPUTS, "{command:?}");
+        }
         let mut report = Report::new(Command::Preview);
         report.preview = Some(PreviewReport {
             environment_id: Some("e1".into()),
@@ -298,6 +329,20 @@ mod tests {
             ),
             ("", "", "")
         );
+    }
+
+    #[test]
+    fn the_state_output_is_an_enum_word_or_unknown() {
+        assert_eq!(safe_state("DEPLOYED"), "DEPLOYED");
+        assert_eq!(safe_state("BUILD_ERROR"), "BUILD_ERROR");
+        assert_eq!(safe_state(""), "");
+        for odd in ["deployed", "DEPLOYED`", "A,B", "X Y", "::error::x", "ÉTAT"] {
+            assert_eq!(safe_state(odd), "UNKNOWN", "{odd}");
+        }
+        let mut report = Report::new(Command::Deploy);
+        report.state = Some("DEPLOYED` [x](https://evil)".into());
+        let outputs: std::collections::BTreeMap<_, _> = report.outputs().into_iter().collect();
+        assert_eq!(outputs["state"], "UNKNOWN");
     }
 
     #[test]

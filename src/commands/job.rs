@@ -698,6 +698,28 @@ fn conclude(jobs: &[Job], report: &mut Report) {
     report.reason = (!reasons.is_empty()).then(|| reasons.join("; "));
 }
 
+/// The `state` output of several jobs: one state for the run, never a list (README, "Outputs"):
+/// their state when they all agree, else the state of the first listed job that did not succeed
+/// (the one `result` speaks of), else the first known one. Each job's own state is in `services`.
+fn combined_state<'a>(jobs: &[Job], states: &[&'a str]) -> Option<&'a str> {
+    let known = || states.iter().copied().filter(|s| !s.is_empty());
+    let first = known().next()?;
+    if known().all(|s| s == first) && states.iter().all(|s| !s.is_empty()) {
+        return Some(first);
+    }
+    jobs.iter()
+        .zip(states)
+        .find(|(job, state)| {
+            !state.is_empty()
+                && job
+                    .verdict
+                    .as_ref()
+                    .is_none_or(|v| v.result != RunResult::Success)
+        })
+        .map(|(_, state)| *state)
+        .or(Some(first))
+}
+
 /// The outputs that come from the jobs: states and execution ids in listed order, the link.
 fn record(jobs: &[Job], report: &mut Report, console: Option<&Console>) {
     for (job, service) in jobs.iter().zip(report.services.iter_mut()) {
@@ -711,9 +733,9 @@ fn record(jobs: &[Job], report: &mut Report, console: Option<&Console>) {
         .take(jobs.len())
         .map(|s| s.state.as_deref().unwrap_or_default())
         .collect();
-    if states.iter().any(|s| !s.is_empty()) {
-        report.state = Some(states.join(","));
-    }
+    report.state = combined_state(jobs, &states)
+        .map(str::to_string)
+        .or(report.state.take());
     let executions: Vec<&str> = jobs
         .iter()
         .map(|job| job.own.execution_id().unwrap_or_default())

@@ -311,11 +311,51 @@ async fn two_jobs_give_their_ids_in_listed_order() {
     let outputs = github_outputs(&dir.join("out"));
     assert_eq!(outputs["deployment-request-id"], format!("{OURS},{SECOND}"));
     assert_eq!(outputs["execution-id"], format!("{ENV}-42,{ENV}-43"));
-    assert_eq!(outputs["state"], "DEPLOYED,DEPLOYED");
+    // One state for the run (`state == 'DEPLOYED'` works for several jobs); each job's in `services`.
+    assert_eq!(outputs["state"], "DEPLOYED");
     let services: Value = serde_json::from_str(&outputs["services"]).unwrap();
+    assert_eq!(services[0]["state"], "DEPLOYED");
+    assert_eq!(services[1]["state"], "DEPLOYED");
     assert_eq!(services[0]["deployment_request_id"], OURS);
     assert_eq!(services[1]["deployment_request_id"], SECOND);
     assert_eq!(services[0]["version"], SHA);
+}
+
+#[tokio::test]
+async fn two_jobs_of_which_one_fails_give_the_failing_state() {
+    let done = with_jobs(
+        ours("DEPLOYED", "DEPLOYED"),
+        &[
+            job_status(REPORT, "DEPLOYED", "SUCCESS", Some(OURS), &exec("-42")),
+            job_status(
+                MIGRATE,
+                "DEPLOYMENT_ERROR",
+                "ERROR",
+                Some(SECOND),
+                &exec("-43"),
+            ),
+        ],
+    );
+    let server = qovery(vec![before(), done]).await;
+    accept_job(&server, REPORT, "deploy", OURS).await;
+    accept_job(&server, MIGRATE, "deploy", SECOND).await;
+    let dir = temp_dir("two-jobs-one-fails");
+    let output = command(&server.uri())
+        .env("INPUT_COMMAND", "deploy-job")
+        .env("INPUT_JOBS", "report, migrate")
+        .env("GITHUB_OUTPUT", dir.join("out"))
+        .output()
+        .unwrap();
+    assert_exit(&output, 1);
+    let outputs = github_outputs(&dir.join("out"));
+    assert_eq!(outputs["result"], "failure");
+    assert_eq!(
+        outputs["state"], "DEPLOYMENT_ERROR",
+        "the state `result` speaks of"
+    );
+    let services: Value = serde_json::from_str(&outputs["services"]).unwrap();
+    assert_eq!(services[0]["state"], "DEPLOYED");
+    assert_eq!(services[1]["state"], "DEPLOYMENT_ERROR");
 }
 
 #[tokio::test]
