@@ -302,6 +302,7 @@ impl Ci {
     /// ([`Report::failures`]): the last lines of a log say what happened and what to do.
     pub fn print_final_block(&self, report: &Report, error: Option<(&str, &str)>) {
         if !report.services.is_empty() {
+            let timed = has_durations(report);
             let rows: Vec<[String; 5]> = report
                 .services
                 .iter()
@@ -317,9 +318,11 @@ impl Ci {
                                 .unwrap_or_else(|| "-".into()),
                         ),
                         self.cell(&service_state(s)),
-                        s.duration_seconds
-                            .map(|d| format!("{d}s"))
-                            .unwrap_or_else(|| "-".into()),
+                        if timed {
+                            duration_cell(s)
+                        } else {
+                            String::new()
+                        },
                     ]
                 })
                 .collect();
@@ -332,7 +335,7 @@ impl Ci {
                     "version"
                 },
                 "state",
-                "duration",
+                if timed { "duration" } else { "" },
             ];
             let width = |i: usize| {
                 rows.iter()
@@ -343,7 +346,7 @@ impl Ci {
             };
             let widths = [width(0), width(1), width(2), width(3)];
             let line = |cells: [&str; 5], state: String| {
-                format!(
+                let text = format!(
                     "  {:<w0$}  {:<w1$}  {:<w2$}  {}  {}",
                     cells[0],
                     cells[1],
@@ -353,7 +356,8 @@ impl Ci {
                     w0 = widths[0],
                     w1 = widths[1],
                     w2 = widths[2]
-                )
+                );
+                text.trim_end().to_string()
             };
             self.emit(&line(header, format!("{:<w$}", header[3], w = widths[3])));
             for row in &rows {
@@ -453,6 +457,22 @@ fn preview_lines(preview: &PreviewReport, urls: &[(String, String)]) -> Vec<Stri
 }
 
 /// A full 40-character commit SHA is shortened to 12 for the log table; other versions stay whole.
+/// Whether the command's services have a duration column: the deploy commands do; `skip`,
+/// `unskip` (and `cancel`, which lists none) deploy nothing, so the column would always say `-`.
+fn has_durations(report: &Report) -> bool {
+    !matches!(
+        report.command,
+        crate::inputs::Command::Skip | crate::inputs::Command::Unskip
+    )
+}
+
+/// A service's duration cell: `42s`, or `-` when it is not known.
+fn duration_cell(s: &crate::report::ServiceReport) -> String {
+    s.duration_seconds
+        .map(|d| format!("{d}s"))
+        .unwrap_or_else(|| "-".into())
+}
+
 fn short_version(version: &str) -> String {
     if version.len() == 40 && version.bytes().all(|b| b.is_ascii_hexdigit()) {
         version[..12].to_string()
@@ -591,10 +611,13 @@ pub fn dotenv(outputs: &[(&'static str, String)], report: &Report, redactor: &Re
 /// `name:STATE,…` for the dotenv report, each part made a dotenv value and percent-encoded.
 fn compact_services(report: &Report, redactor: &Redactor) -> String {
     // `dotenv_value` has already written `%` as `%25`.
+    // Redacted once more after the encoding, as in `dotenv_value`: an escape's hex digits next to
+    // the text can complete a run of the token (`%3A` before `M_4_21_` makes `AM_4_21_`).
     let part = |text: &str| {
-        dotenv_value(redactor, text)
+        let encoded = dotenv_value(redactor, text)
             .replace(',', "%2C")
-            .replace(':', "%3A")
+            .replace(':', "%3A");
+        redactor.redact(&encoded).into_owned()
     };
     let items: Vec<String> = report
         .services
@@ -661,8 +684,10 @@ fn fit(value: &str, max: usize, whole: bool) -> String {
 }
 
 /// The Markdown summary for `$GITHUB_STEP_SUMMARY`. Every outside value is a code span or a fenced
-/// code block ([`neutral::md_code`], [`neutral::md_block`]), so nothing in it renders as Markdown,
-/// HTML or a link; the console link is a link only under `console_base` ([`neutral::md_link`]).
+/// code block ([`neutral::md_code`], [`neutral::md_block`]), so nothing in it renders as Markdown or
+/// HTML. Links, on purpose: the console link only under `console_base` ([`neutral::md_link`]), and
+/// each service's public address as an autolink when it is a plain https URL
+/// ([`neutral::md_autolink`], [`service_links`]), which shows where it goes.
 /// Rows stop at [`SUMMARY_BUDGET`] bytes with a count of those left out.
 pub fn summary_markdown(
     report: &Report,
@@ -692,29 +717,37 @@ pub fn summary_markdown(
         } else {
             "Version"
         };
+        let timed = has_durations(report);
+        let (duration_head, duration_rule, duration_gap) = if timed {
+            (" Duration |", "---|", " |")
+        } else {
+            ("", "", "")
+        };
         let _ = writeln!(
             md,
-            "| Service | Type | {column} | State | Duration |\n|---|---|---|---|---|"
+            "| Service | Type | {column} | State |{duration_head}\n|---|---|---|---|{duration_rule}"
         );
         for (i, s) in report.services.iter().enumerate() {
             if md.len() > SUMMARY_BUDGET {
                 let _ = writeln!(
                     md,
-                    "| {} more service(s) not shown | | | | |",
+                    "| {} more service(s) not shown | | | |{duration_gap}",
                     report.services.len() - i
                 );
                 break;
             }
+            let duration = if timed {
+                format!(" {} |", duration_cell(s))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} |{duration}",
                 code(&s.name),
                 code(&s.kind.to_lowercase()),
                 code(s.version.as_deref().or(s.stage.as_deref()).unwrap_or("")),
                 code(&service_state(s)),
-                s.duration_seconds
-                    .map(|d| format!("{d}s"))
-                    .unwrap_or_else(|| "-".into())
             );
         }
         md.push('\n');

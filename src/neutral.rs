@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | a log line (stdout, stderr) | [`log_text`], or [`log_fragment`] / [`log_excerpt`] (a line of an outside log, cut saying how much) + [`defuse_line`] | GitHub's runner reads workflow commands from both streams: a line that starts with `::` after its leading whitespace is trimmed (`ActionCommand.TryParseV2`), or that holds `##[` anywhere (the legacy `TryParse`) |
 //! | workflow command data / property | [`command_data`], [`command_property`] | the runner's escapes: `%` `\r` `\n` (data), also `:` `,` (property); annotations are cut at 4096 characters |
-//! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML, autolink or mention renders; a link only to an `https` URL under the console base (or Qovery's documentation, for a failure's documentation link); a service's address as an autolink ([`md_autolink`]) only when it is a plain `https` URL |
+//! | step summary (Markdown) | [`md_code`], [`md_block`], [`md_link`] | outside text only inside code spans or fenced code blocks, so no Markdown, HTML or mention renders from it; two kinds of link, on purpose: [`md_link`] to an `https` URL under the console base (or Qovery's documentation, for a failure's documentation link), and a service's public address (`previews` and `deploy`'s **Links**) as an autolink ([`md_autolink`], `<https://…>`, which shows the address it goes to) only when it is a plain `https` URL, else code |
 //! | `$GITHUB_OUTPUT` value | [`output_value`] (and the heredoc writer in `ci`) | redacted; the heredoc delimiter never occurs in the value |
 //! | GitLab dotenv value | [`dotenv_value`] | one line (`KEY=VALUE`, GitLab's `ParseDotenvArtifactService`), `$` and `%` encoded so no GitLab variable expansion finds a reference |
 //!
@@ -460,7 +460,10 @@ pub fn dotenv_value(redactor: &Redactor, value: &str) -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
-    out
+    // Redacted once more: the escapes' digits next to the text (`%24` before `abc…`) can complete
+    // a run of the token. A redaction leaves `***` (never `$`, and never `%NAME%`: a `%` it leaves
+    // bare is followed by `*`).
+    redactor.redact(&out).into_owned()
 }
 
 /// The bytes of the run of percent-escapes (`%XX`) that starts `text`, and its length in bytes.
