@@ -1,7 +1,8 @@
 //! `command: skip` / `unskip`: keep each listed service in its deployment stage and set whether
 //! environment-level deployments skip it.
 //!
-//! Reads first, writes after: the services are resolved (`GET /environment/{id}/services`) and
+//! Reads first, writes after: the environment is read for its name (`GET /environment/{id}`), the
+//! services are resolved (`GET /environment/{id}/services`) and
 //! every service's stage is read (`GET /service/{id}/deploymentStage`) before the first
 //! `PUT /deploymentStage/{stageId}/service/{serviceId}`, so a bad name or a refused read changes
 //! nothing. A service already in the wanted state is not written to.
@@ -25,7 +26,13 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     } = session;
     let skip = config.command == Command::Skip;
     let environment_id = config.environment_id.to_string();
-    let services = preflight::read(shutdown, client.services(&environment_id)).await?;
+    let (environment, services) = preflight::read(shutdown, async {
+        Ok((
+            client.environment(&environment_id).await?,
+            client.services(&environment_id).await?,
+        ))
+    })
+    .await?;
     let targets: Vec<Target> = plan::resolve(&config.entries, &services)?
         .iter()
         .map(|(entry, service)| Target::bare(entry, service))
@@ -39,9 +46,10 @@ pub async fn run(session: Session<'_>, report: &mut Report) -> Result<(), Error>
     })
     .await?;
     ci.line(&format!(
-        "{} {} service(s) in environment {environment_id}:",
+        "{} {} service(s) in environment {} ({environment_id}):",
         if skip { "Skipping" } else { "Unskipping" },
-        targets.len()
+        targets.len(),
+        environment.name.as_deref().unwrap_or("?")
     ));
 
     if let Some(signal) = shutdown.received() {

@@ -65,9 +65,12 @@ async fn accept_put(server: &MockServer, stage: &str, service: &str, skipped: bo
 fn run(server: &MockServer, command_name: &str, dir: &std::path::Path) -> std::process::Output {
     command(&server.uri())
         .env("INPUT_COMMAND", command_name)
+        .env_remove("INPUT_COMMIT-SHA")
+        .env_remove("INPUT_POLL-INTERVAL")
         .env("INPUT_APPLICATIONS", "api")
         .env("INPUT_CONTAINERS", "worker")
         .env("GITHUB_OUTPUT", dir.join("out"))
+        .env("GITHUB_STEP_SUMMARY", dir.join("summary"))
         .output()
         .unwrap()
 }
@@ -84,6 +87,7 @@ async fn skip_reads_each_stage_then_puts_with_the_stage_id_from_the_read() {
     assert_eq!(
         calls(&server).await,
         [
+            format!("GET /environment/{ENV}"),
             format!("GET /environment/{ENV}/services"),
             format!("GET /service/{API}/deploymentStage"),
             format!("GET /service/{WORKER}/deploymentStage"),
@@ -91,7 +95,26 @@ async fn skip_reads_each_stage_then_puts_with_the_stage_id_from_the_read() {
             format!("PUT /deploymentStage/{WORKERS_STAGE}/service/{WORKER}"),
         ]
     );
+    // Named like the deploy commands name it: `staging (uuid)`, not the bare UUID.
+    assert!(
+        out.contains(&format!(
+            "Skipping 2 service(s) in environment staging ({ENV}):"
+        )),
+        "{out}"
+    );
     assert!(out.contains("api: skipped now, in stage `apps`"), "{out}");
+    // Nothing is deployed, so neither the log table nor the summary has a duration column.
+    let header = out
+        .lines()
+        .find(|l| l.contains("service") && l.contains("stage"))
+        .unwrap();
+    assert!(!header.contains("duration"), "{header}");
+    let summary = std::fs::read_to_string(dir.join("summary")).unwrap();
+    assert!(
+        summary.contains("| Service | Type | Stage | State |\n|---|---|---|---|\n"),
+        "{summary}"
+    );
+    assert!(!summary.contains("Duration"), "{summary}");
     assert!(
         out.contains("worker: skipped now, in stage `workers`"),
         "{out}"
@@ -190,6 +213,8 @@ async fn resolution_errors_exit_2_before_any_read_of_stages_or_write() {
     ] {
         let mut cmd = command(&server.uri());
         cmd.env("INPUT_COMMAND", "skip")
+            .env_remove("INPUT_COMMIT-SHA")
+            .env_remove("INPUT_POLL-INTERVAL")
             .env("INPUT_APPLICATIONS", "api")
             .env("INPUT_CONTAINERS", "worker");
         for (k, v) in &vars {
