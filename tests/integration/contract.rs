@@ -429,3 +429,193 @@ async fn the_readme_rehearsal_runs_as_written_and_exits_as_it_says() {
         stdout(&output)
     );
 }
+
+/// Outputs that may carry text from the API (service names in `services` and `urls`' keys) or that
+/// the README lists as checked by this rule: a workflow's own `run` step that prints them must do so
+/// between `::stop-commands::<random token>` and `::<token>::`, or a name such as
+/// `::error::…` would become a workflow command of the user's step.
+const GUARDED_OUTPUTS: [&str; 5] = ["services", "urls", "url", "state", "environment-name"];
+
+/// The `run` steps of `steps` that print a [`GUARDED_OUTPUTS`] output outside a stop-commands
+/// guard, as `"<step name>: <why>"`. An output is printed when the script names it directly
+/// (`outputs.services`) or through an `env:` variable whose value names it (`$SERVICES`,
+/// `${SERVICES}`). The guard: a token drawn at random (`openssl rand`, `uuidgen` or
+/// `/dev/urandom`), `echo "::stop-commands::${token}"` before every line that uses such an output,
+/// `echo "::${token}::"` after them.
+fn unguarded(steps: &[serde_yaml_ng::Value]) -> Vec<String> {
+    let mut found = Vec::new();
+    for step in steps {
+        let Some(run) = step["run"].as_str() else {
+            continue;
+        };
+        let name = step["name"].as_str().unwrap_or("(unnamed step)");
+        let names_output = |text: &str| {
+            GUARDED_OUTPUTS.iter().any(|o| {
+                text.match_indices(&format!("outputs.{o}")).any(|(i, m)| {
+                    !text[i + m.len()..]
+                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+                })
+            })
+        };
+        let tainted_vars: Vec<&str> = step["env"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, value)| value.as_str().is_some_and(names_output))
+            .filter_map(|(key, _)| key.as_str())
+            .collect();
+        let uses = |line: &str| {
+            names_output(line)
+                || tainted_vars
+                    .iter()
+                    .any(|v| line.contains(&format!("${v}")) || line.contains(&format!("${{{v}}}")))
+        };
+        let lines: Vec<&str> = run.lines().collect();
+        let using: Vec<usize> = (0..lines.len()).filter(|&i| uses(lines[i])).collect();
+        let Some((&first, &last)) = using.first().zip(using.last()) else {
+            continue;
+        };
+        let random = lines.iter().position(|l| {
+            l.trim_start().starts_with("token=")
+                && ["openssl rand", "uuidgen", "/dev/urandom"]
+                    .iter()
+                    .any(|r| l.contains(r))
+        });
+        let stop = lines
+            .iter()
+            .position(|l| l.trim() == r#"echo "::stop-commands::${token}""#);
+        let resume = lines
+            .iter()
+            .rposition(|l| l.trim() == r#"echo "::${token}::""#);
+        match (random, stop, resume) {
+            (Some(r), Some(s), Some(e)) if r < s && s < first && last < e => {}
+            _ => found.push(format!(
+                "{name}: prints {:?} outside a ::stop-commands:: guard",
+                lines[first].trim()
+            )),
+        }
+    }
+    found
+}
+
+/// Every GitHub workflow the project ships or shows: the examples (their jobs' steps) and the
+/// README's GitHub snippets (a YAML list of steps). GitLab files are not workflows of GitHub's
+/// runner: their `script` lines have no workflow commands to forge.
+fn github_steps() -> Vec<(String, Vec<serde_yaml_ng::Value>)> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(format!("{root}/examples")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().to_string();
+        if !file.starts_with("github-") {
+            continue;
+        }
+        let workflow: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for (job, body) in workflow["jobs"].as_mapping().unwrap() {
+            let steps = body["steps"].as_sequence().cloned().unwrap_or_default();
+            all.push((format!("{file} {}", job.as_str().unwrap()), steps));
+        }
+    }
+    let readme = readme();
+    for (i, block) in readme.split("```yaml\n").skip(1).enumerate() {
+        let block = block.split("\n```").next().unwrap();
+        if let Ok(serde_yaml_ng::Value::Sequence(steps)) = serde_yaml_ng::from_str(block) {
+            all.push((format!("README yaml block {}", i + 1), steps));
+        }
+    }
+    all
+}
+
+#[test]
+fn github_examples_print_api_text_only_behind_stop_commands() {
+    let all = github_steps();
+    let files: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|(name, _)| name.split(' ').next().unwrap())
+        .collect();
+    assert!(
+        files.contains("github-workflow.yml") && files.contains("github-preview.yml"),
+        "{files:?}"
+    );
+    let checked: usize = all
+        .iter()
+        .flat_map(|(_, steps)| steps)
+        .filter(|s| s["run"].is_string())
+        .count();
+    assert!(checked >= 3, "the examples' run steps are found: {checked}");
+    let faults: Vec<String> = all
+        .iter()
+        .flat_map(|(file, steps)| {
+            unguarded(steps)
+                .into_iter()
+                .map(move |f| format!("{file}: {f}"))
+        })
+        .collect();
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+}
+
+#[test]
+fn the_guard_check_catches_what_the_testers_found() {
+    let steps =
+        |text: &str| -> Vec<serde_yaml_ng::Value> { serde_yaml_ng::from_str(text).unwrap() };
+    // The Report step as it was: names at line start in the user's own step.
+    let report = steps(
+        r#"
+- name: Report
+  env:
+    SERVICES: ${{ steps.deploy.outputs.services }}
+  run: |
+    echo "${SERVICES}" | jq -r '.[] | "\(.name)"'
+"#,
+    );
+    assert_eq!(unguarded(&report).len(), 1);
+    // Through fromJSON, a direct expression, and a guard that ends too early.
+    let smoke = steps(
+        r#"
+- name: Smoke
+  env:
+    NAMES: ${{ join(fromJSON(steps.deploy.outputs.services).*.name, ' ') }}
+  run: echo "Deployed $NAMES"
+- name: Direct
+  run: echo "${{ steps.deploy.outputs.url }}"
+- name: Early
+  env:
+    STATE: ${{ steps.deploy.outputs.state }}
+  run: |
+    token="$(openssl rand -hex 16)"
+    echo "::stop-commands::${token}"
+    echo "::${token}::"
+    echo "$STATE"
+- name: Fixed token
+  env:
+    STATE: ${{ steps.deploy.outputs.state }}
+  run: |
+    token=abc
+    echo "::stop-commands::${token}"
+    echo "$STATE"
+    echo "::${token}::"
+"#,
+    );
+    assert_eq!(unguarded(&smoke).len(), 4, "{:?}", unguarded(&smoke));
+    // Guarded, and outputs of the tool's own words (result, console-url), pass.
+    let fine = steps(
+        r#"
+- name: Guarded
+  env:
+    SERVICES: ${{ steps.deploy.outputs.services }}
+    RESULT: ${{ steps.deploy.outputs.result }}
+  run: |
+    echo "$RESULT"
+    token="$(openssl rand -hex 16)"
+    echo "::stop-commands::${token}"
+    echo "${SERVICES}"
+    echo "::${token}::"
+- name: Own words
+  env:
+    URL: ${{ steps.deploy.outputs.console-url }}
+  run: echo "$URL"
+"#,
+    );
+    assert!(unguarded(&fine).is_empty(), "{:?}", unguarded(&fine));
+}
