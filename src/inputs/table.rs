@@ -365,6 +365,13 @@ pub fn help(command: Option<&CommandDef>) -> String {
         );
     }
     text.push_str(
+        "\nOutputs ($GITHUB_OUTPUT; QOVERY_* in qovery-deploy.env on GitLab), every one for every command:\n\
+         result (success, failure, timeout, cancelled, queued), state (one upper-case word for the run,\n\
+         e.g. DEPLOYED, or UNKNOWN; several jobs: their common state, else the first failing job's),\n\
+         services (JSON, each service's own state), deployment-request-id, execution-id, console-url,\n\
+         duration-seconds, url, urls, environment-id, environment-name, created.\n",
+    );
+    text.push_str(
         "\nExit codes: 0 success, 1 deployment failed, 2 bad input, 3 timeout, 4 API error, 5 cancelled.\n\
          Docs: README.md (https://github.com/qovery-deploy/qovery-deploy)\n",
     );
@@ -427,6 +434,13 @@ mod tests {
             )));
         }
         assert!(help.contains("The command is the first argument"), "{help}");
+        assert!(
+            help.contains("state (one upper-case word for the run"),
+            "{help}"
+        );
+        for name in crate::report::OUTPUTS {
+            assert!(help.contains(name), "output {name} in help");
+        }
     }
 
     #[test]

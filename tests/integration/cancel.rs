@@ -33,6 +33,7 @@ async fn environment(states: &[&str], cancel_status: u16) -> MockServer {
 fn cancel(server: &MockServer, dir: &std::path::Path) -> assert_cmd::Command {
     let mut cmd = command(&server.uri());
     cmd.env("INPUT_COMMAND", "cancel")
+        .env_remove("INPUT_COMMIT-SHA")
         .env("GITHUB_OUTPUT", dir.join("out"));
     cmd
 }
@@ -235,6 +236,7 @@ async fn cancel_refuses_service_lists_with_zero_requests() {
     let server = MockServer::start().await;
     let output = command(&server.uri())
         .env("INPUT_COMMAND", "cancel")
+        .env_remove("INPUT_COMMIT-SHA")
         .env("INPUT_APPLICATIONS", "api")
         .output()
         .unwrap();
@@ -253,6 +255,7 @@ async fn sigterm_while_waiting_for_the_cancel_exits_5_without_a_second_cancel() 
     let dir = temp_dir("cancel-sigterm");
     let mut cmd = spawnable(&server.uri());
     cmd.env("INPUT_COMMAND", "cancel")
+        .env_remove("INPUT_COMMIT-SHA")
         .env("GITHUB_OUTPUT", dir.join("out"));
     let (exit, output) = sigterm_when(cmd, &server, async |server: &MockServer| {
         count(server, "GET", &format!("/environment/{ENV}/status")).await >= 2

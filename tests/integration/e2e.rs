@@ -95,8 +95,11 @@ async fn a_clean_container_environment_gets_every_output_and_never_the_token() {
         keys,
         [
             "console-url",
+            "created",
             "deployment-request-id",
             "duration-seconds",
+            "environment-id",
+            "environment-name",
             "execution-id",
             "result",
             "services",

@@ -62,17 +62,8 @@ pub fn run_everywhere_without(
     }
 }
 
-const OUTPUTS: [&str; 9] = [
-    "deployment-request-id",
-    "execution-id",
-    "state",
-    "result",
-    "duration-seconds",
-    "console-url",
-    "services",
-    "url",
-    "urls",
-];
+/// Every command writes every declared output (README, "Outputs").
+use qovery_deploy::report::OUTPUTS;
 
 /// Where the summary may link: the console, Qovery's documentation, and (autolinks, which show
 /// where they go) the services' own addresses the run found, its `urls` output.
@@ -183,7 +174,7 @@ pub fn assert_nothing_forged(run: &Run, token: &str, result: &str) {
     // GitLab's dotenv report: accepted, the real result, nothing GitLab would expand.
     let variables = gitlab_dotenv(&run.dotenv).expect("GitLab accepts the report");
     assert_eq!(variables["QOVERY_RESULT"], result);
-    assert_eq!(variables.len(), 9, "{variables:?}");
+    assert_eq!(variables.len(), OUTPUTS.len(), "{variables:?}");
     for value in variables.values() {
         assert!(gitlab_literal(value).is_some(), "{value:?}");
     }

@@ -165,6 +165,7 @@ async fn redeploy_job_sends_no_body_and_the_force_event() {
     accept_job(&server, REPORT, "redeploy", OURS).await;
     let output = command(&server.uri())
         .env("INPUT_COMMAND", "redeploy-job")
+        .env_remove("INPUT_COMMIT-SHA")
         .env("INPUT_JOBS", REPORT)
         .env("INPUT_JOB-EVENT", "CRON")
         .output()
@@ -511,6 +512,7 @@ async fn wait_false_returns_after_the_202_with_each_request_id() {
     let dir = temp_dir("job-nowait");
     let output = command(&server.uri())
         .env("INPUT_COMMAND", "redeploy-job")
+        .env_remove("INPUT_COMMIT-SHA")
         .env("INPUT_JOBS", "migrate")
         .env("INPUT_WAIT", "false")
         .env("GITHUB_OUTPUT", dir.join("out"))
@@ -598,6 +600,7 @@ async fn bad_input_exits_2_with_zero_write_calls() {
         &server,
         &[
             ("INPUT_COMMAND", "redeploy-job"),
+            ("INPUT_COMMIT-SHA", ""),
             ("INPUT_JOBS", "migrate=1.2"),
         ],
         "jobs",

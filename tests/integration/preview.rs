@@ -35,6 +35,10 @@ fn run(server: &MockServer, command_name: &str, name: Option<&str>, dir: &str) -
     cmd.current_dir(&dir)
         .env("INPUT_COMMAND", command_name)
         .env("GITHUB_OUTPUT", &outputs);
+    if command_name == "preview-delete" {
+        // It reads no commit: an explicit one would be refused (one rule for unread inputs).
+        cmd.env_remove("INPUT_COMMIT-SHA");
+    }
     if command_name == "preview" {
         cmd.env("INPUT_APPLICATIONS", "api")
             .env("INPUT_CONTAINERS", "worker");

@@ -12,9 +12,10 @@ use proptest::prelude::*;
 use qovery_deploy::api::types::LogEntry;
 use qovery_deploy::ci::{self, DOTENV_LIMIT};
 use qovery_deploy::inputs::Command;
+use qovery_deploy::links;
 use qovery_deploy::logs;
 use qovery_deploy::neutral::{self, Redactor};
-use qovery_deploy::report::{Report, RunResult, ServiceFailure, ServiceReport};
+use qovery_deploy::report::{OUTPUTS, Report, RunResult, ServiceFailure, ServiceReport};
 
 use crate::oracle::*;
 
@@ -177,6 +178,25 @@ fn report(texts: &[String], services: usize, result: RunResult, console: &str) -
 
 const CONSOLE: &str = "https://console.qovery.com";
 
+/// The documented form of `state`: an upper-case enum word.
+fn enum_word(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The documented form of `url` and `urls`' values (README, "Outputs"): `http(s)://`, printable
+/// ASCII without whitespace, quotes, brackets, braces, backticks, `|` or `\\`; safe inside `<…>`
+/// and a Markdown table cell.
+fn plain_url(text: &str) -> bool {
+    (text.starts_with("https://") || text.starts_with("http://"))
+        && text.len() <= 2048
+        && text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"\"'<>()[]{}`|\\".contains(c))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -239,6 +259,52 @@ proptest! {
     }
 
     #[test]
+    fn the_machine_outputs_keep_their_documented_safe_forms(
+        (token, texts) in token_and_texts(12),
+        services in 0usize..6,
+        result in any::<u8>(),
+    ) {
+        // `state` is what workflows compare and render in code spans; `url`/`urls` what they
+        // render as links: whatever the API sent, the written outputs keep the README's forms.
+        let r = Redactor::with(&token);
+        let mut report = report(&texts, services, result_of(result), CONSOLE);
+        // url/urls come only through links::valid_url in the tool; feed them the same way.
+        report.url = report.url.as_deref().and_then(|u| links::valid_url(u).ok()).map(str::to_string);
+        report.urls = report
+            .urls
+            .iter()
+            .filter_map(|(name, u)| Some((name.clone(), links::valid_url(u).ok()?.to_string())))
+            .collect();
+        let file = ci::github_outputs(&report.outputs(), &r);
+        let parsed = github_output_file(&file).map_err(TestCaseError::fail)?;
+        let names: Vec<&str> = parsed.iter().map(|(n, _)| n.as_str()).collect();
+        prop_assert_eq!(names, OUTPUTS.to_vec());
+        let value = |name: &str| parsed.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        let state = value("state");
+        // (A state that is a run of the token is redacted like every value.)
+        let expected = match texts[0].as_str() {
+            "" => String::new(),
+            word if enum_word(word) => word.to_string(),
+            _ => "UNKNOWN".to_string(),
+        };
+        prop_assert_eq!(&state, &r.redact(&expected).into_owned());
+        prop_assert!(["success", "failure", "timeout", "cancelled", "queued"].contains(&value("result").as_str()));
+        prop_assert!(value("duration-seconds").bytes().all(|b| b.is_ascii_digit()));
+        let mut urls = vec![value("url")];
+        if !value("urls").is_empty() {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&value("urls")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            urls.extend(map.values().map(|v| v.as_str().unwrap().to_string()));
+        }
+        for url in urls.iter().filter(|u| !u.is_empty()) {
+            prop_assert!(plain_url(url), "{url:?}");
+        }
+        prop_assert_eq!(value("environment-id"), "");
+        prop_assert_eq!(value("environment-name"), "");
+        prop_assert_eq!(value("created"), "");
+    }
+
+    #[test]
     fn github_outputs_are_exactly_ours_and_round_trip((token, texts) in token_and_texts(9)) {
         let r = Redactor::with(&token);
         let names = ["deployment-request-id", "execution-id", "state", "result",
@@ -268,14 +334,21 @@ proptest! {
         let text = ci::dotenv(&report.outputs(), &report, &r);
         prop_assert!(text.len() < DOTENV_LIMIT);
         let variables = gitlab_dotenv(text.as_bytes()).map_err(TestCaseError::fail)?;
+        // Every declared output, whatever the command (deploy-job here: no preview environment).
         let keys: BTreeSet<&str> = variables.keys().map(String::as_str).collect();
-        prop_assert_eq!(keys, BTreeSet::from([
-            "QOVERY_CONSOLE_URL", "QOVERY_DEPLOYMENT_REQUEST_ID", "QOVERY_DURATION_SECONDS",
-            "QOVERY_EXECUTION_ID", "QOVERY_RESULT", "QOVERY_SERVICES", "QOVERY_STATE",
-            "QOVERY_URL", "QOVERY_URLS",
-        ]));
+        let declared: Vec<String> = OUTPUTS
+            .iter()
+            .map(|o| format!("QOVERY_{}", o.to_uppercase().replace('-', "_")))
+            .collect();
+        prop_assert_eq!(keys, declared.iter().map(String::as_str).collect::<BTreeSet<_>>());
         prop_assert_eq!(variables["QOVERY_RESULT"].as_str(), report.result.as_str());
-        prop_assert_eq!(text.lines().count(), 9);
+        prop_assert_eq!(text.lines().count(), OUTPUTS.len());
+        // The state keeps its safe form through the report: an enum word, UNKNOWN, or cut away.
+        let state = variables["QOVERY_STATE"].as_str();
+        prop_assert!(
+            state.is_empty() || state == "UNKNOWN" || enum_word(state) || state.contains("***"),
+            "{state:?}"
+        );
         for value in variables.values() {
             prop_assert!(gitlab_literal(value).is_some(), "GitLab would expand {value:?}");
         }
