@@ -489,13 +489,12 @@ impl Config {
                 )
                 .hint(format!("list at least one service in one of: {}", lists())));
             }
-            Command::DeployJob | Command::RedeployJob => {
-                if self.entries.is_empty() {
-                    return Err(InputError::new("jobs", "no job is listed").hint(format!(
-                        "`{}` needs at least one job id or name in `jobs`",
-                        self.command.name()
-                    )));
-                }
+            // Other services under a job command are refused by `check_applies`.
+            Command::DeployJob | Command::RedeployJob if self.entries.is_empty() => {
+                return Err(InputError::new("jobs", "no job is listed").hint(format!(
+                    "`{}` needs at least one job id or name in `jobs`",
+                    self.command.name()
+                )));
             }
             _ => {}
         }
