@@ -13,7 +13,7 @@
 //!   is `CANCELED` (or ends otherwise), within the cancel's budget; the outcome says which.
 //!
 //! The cancel reads the environment through `/statuses`, not the `/status` the poll ticks read (see
-//! [`environment`]).
+//! `environment` below).
 //!
 //! The environment-level cancel is sent only when the status read right before names our request
 //! id ([`Tracker::proves_ours`]).

@@ -76,7 +76,7 @@ fn fold(name: &str) -> String {
     name.to_uppercase().to_lowercase()
 }
 
-/// Whether two service names are the same, case-insensitively (see [`fold`]).
+/// Whether two service names are the same, case-insensitively (see `fold` below).
 pub fn same_name(a: &str, b: &str) -> bool {
     a == b || fold(a) == fold(b)
 }

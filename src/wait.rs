@@ -554,7 +554,7 @@ impl<'a> Pacer<'a> {
         })
     }
 
-    /// Waits for the next poll (longer after missed ticks, see [`Misses::pause`]); stops at the
+    /// Waits for the next poll (longer after missed ticks, see `Misses::pause`); stops at the
     /// deadline or on a signal.
     pub async fn pause(&mut self) -> Result<(), Halt> {
         let timed_out = || Err(Halt::Stop(Stop::TimedOut));

@@ -159,9 +159,9 @@ pub struct Config {
     pub entries: Vec<Entry>,
     pub commit_sha: Option<String>,
     /// Where `commit_sha` came from, for the log: the input, or the CI variable or event field
-    /// ([`super::commit`]).
+    /// (`inputs/commit.rs`).
     pub commit_why: Option<String>,
-    /// A better source of the commit could not be read (see [`super::commit`]).
+    /// A better source of the commit could not be read (see `inputs/commit.rs`).
     pub commit_warning: Option<String>,
     pub image_tag: Option<String>,
     pub chart_version: Option<String>,
@@ -180,7 +180,7 @@ pub struct Config {
     pub cancel_on_timeout: bool,
     pub force_cancel: bool,
     /// On failure, how many log lines before each failing service's first error are shown (0: no
-    /// log is read at all). At most [`MAX_LOG_LINES`].
+    /// log is read at all). At most 1000 (`MAX_LOG_LINES`).
     pub log_lines: usize,
     /// After `DEPLOYED`, `GET url + path` until a 2xx (`deploy` only); `None` turns it off.
     /// Starts with `/`.

@@ -155,7 +155,7 @@ pub(super) fn def(name: &str) -> Option<&'static InputDef> {
 pub struct CommandDef {
     pub name: &'static str,
     pub summary: &'static str,
-    /// The inputs it reads besides `command` and [`COMMON_INPUTS`]: what `help COMMAND` lists,
+    /// The inputs it reads besides `command` and `COMMON_INPUTS` (below): what `help COMMAND` lists,
     /// and (through [`CommandDef::reads`]) the inputs it accepts: any other input given a value
     /// other than its default is bad input ([`crate::inputs::Config::parse`]).
     pub inputs: &'static [&'static str],
