@@ -1158,6 +1158,35 @@ mod tests {
     }
 
     #[test]
+    fn lenient_lists_read_the_same_from_bytes_as_from_a_value() {
+        // The client reads bytes (`from_slice`), the tests mostly values: both skip the same items.
+        let json = serde_json::json!({"results": [
+            7,
+            {"identifier": {"execution_id": "e-2"}, "stages": [
+                {"name": "a", "services": [{"identifier": {"service_id": "s1"}}, "x", {"status": 3}]},
+                null,
+                {"name": "b\u{1b}", "services": null}
+            ]},
+            {"identifier": {"execution_id": "e-1"}, "stages": null}
+        ]});
+        let from_bytes: HistoryPage = serde_json::from_slice(&serde_json::to_vec(&json).unwrap())
+            .expect("a page with odd items still reads");
+        let from_value: HistoryPage = serde_json::from_value(json).unwrap();
+        for page in [&from_bytes, &from_value] {
+            let ids: Vec<_> = page.results.iter().map(|e| e.execution_id()).collect();
+            assert_eq!(ids, [Some("e-2"), Some("e-1")]);
+            let stages = &page.results[0].stages;
+            assert_eq!(stages.len(), 2, "{stages:?}");
+            assert_eq!(stages[0].services.len(), 1);
+            assert_eq!(stages[0].services[0].service_id(), Some("s1"));
+            assert_eq!(stages[1].name.as_deref(), Some("b\\u{1b}"));
+            assert!(page.results[1].stages.is_empty());
+        }
+        // Not a list at all is still an unreadable page, as before.
+        assert!(serde_json::from_slice::<HistoryPage>(br#"{"results": 5}"#).is_err());
+    }
+
+    #[test]
     fn history_is_read_leniently() {
         let page: HistoryPage = serde_json::from_value(serde_json::json!({
             "page": 1, "page_size": 20,
