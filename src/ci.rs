@@ -687,7 +687,7 @@ fn fit(value: &str, max: usize, whole: bool) -> String {
 /// code block ([`neutral::md_code`], [`neutral::md_block`]), so nothing in it renders as Markdown or
 /// HTML. Links, on purpose: the console link only under `console_base` ([`neutral::md_link`]), and
 /// each service's public address as an autolink when it is a plain https URL
-/// ([`neutral::md_autolink`], [`service_links`]), which shows where it goes.
+/// ([`neutral::md_autolink`], `service_links`), which shows where it goes.
 /// Rows stop at [`SUMMARY_BUDGET`] bytes with a count of those left out.
 pub fn summary_markdown(
     report: &Report,
