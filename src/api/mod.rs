@@ -50,7 +50,7 @@ const MIN_BACKOFF: Duration = Duration::from_secs(1);
 /// The largest answer read, in bytes: 1 MiB. Qovery's largest answers (`/statuses` of an
 /// environment of a few hundred services) are a few hundred KiB at most; anything past this is not
 /// an answer to parse. Not more: the whole process must stay within its 6 MB peak RSS budget
-/// (measured by .ci/bench: 3,456 KiB for a plain run, 4,992 KiB against endless bodies, 5,284 KiB
+/// (measured by .ci/bench: 3,332 KiB for a plain run, 4,868 KiB against endless bodies, 5,160 KiB
 /// for 1000 KiB answers; a 4 MiB limit once gave 9.5 MB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How much of an error answer is read: only its message is used.
