@@ -210,6 +210,12 @@ pub fn prove(execution: &HistoryExecution, targets: &[Target]) -> Proof {
             let finding = match class {
                 StateClass::Failure => Finding::Failed(state.clone()),
                 StateClass::Canceled => Finding::Cancelled(state.clone()),
+                // STOPPED or DELETED end other actions: for a deploy they are failures.
+                StateClass::Success
+                    if state.class() == StateClass::Success && !state.is_deployed() =>
+                {
+                    Finding::Failed(state.clone())
+                }
                 StateClass::Success => match (&target.version, &version) {
                     (Some(asked), Some(deployed))
                         if !same_version(target.field, asked, deployed) =>

@@ -636,12 +636,18 @@ pub struct Verdict {
 /// `our_execution`: a service whose `execution_id` is ours is ours, whatever its
 /// `is_part_last_deployment` says (that flag is relative to the environment's latest execution,
 /// which may already be another one; notes §13).
+///
+/// A service's end counts only when it is ours ([`Whose`]): one that names another execution (or,
+/// ours unknown, another request) still shows an older deployment and is unsettled: waited for
+/// within the patience, then a failure. A deploy succeeds only on `DEPLOYED` or `RESTARTED`
+/// ([`State::is_deployed`]): a service (or environment) that ended `STOPPED` or `DELETED` failed.
 pub fn judge(
     env_state: &State,
     targets: &[Target],
     statuses: &EnvironmentStatuses,
     patient: bool,
     our_execution: Option<&str>,
+    our_request: Option<&str>,
 ) -> Option<Verdict> {
     let mut failed = Vec::new();
     let mut cancelled = Vec::new();
@@ -651,7 +657,15 @@ pub fn judge(
             unsettled.push(format!("{} (missing from the statuses)", target.name));
             continue;
         };
-        let ours = our_execution.is_some() && same(status.execution_id.as_deref(), our_execution);
+        let whose = whose(status, our_execution, our_request);
+        if let Whose::Other(which) = &whose {
+            unsettled.push(format!(
+                "{} still shows {} of another deployment ({which})",
+                target.name, status.state
+            ));
+            continue;
+        }
+        let ours = whose == Whose::Ours && our_execution.is_some();
         if status.is_part_last_deployment == Some(false)
             && !ours
             && status.state.class() != StateClass::Failure
@@ -683,12 +697,16 @@ pub fn judge(
                 cancelled.push(format!("{} {}", target.name, status.state))
             }
             (_, Some("CANCELED" | "CANCELLED")) => cancelled.push(both()),
-            (StateClass::Success, _) => {}
+            (StateClass::Success, _) if status.state.is_deployed() => {}
+            (StateClass::Success, _) => failed.push(format!(
+                "{} ended {}, which is not a deployment's end (was it stopped or deleted meanwhile?)",
+                target.name, status.state
+            )),
             _ => unsettled.push(format!("{} {}", target.name, status.state)),
         }
     }
     let env_class = env_state.class();
-    if !unsettled.is_empty() && env_class == StateClass::Success && patient {
+    if !unsettled.is_empty() && failed.is_empty() && env_state.is_terminal() && patient {
         return None;
     }
     let verdict = |result, reason: String| Verdict {
@@ -719,6 +737,11 @@ pub fn judge(
                 unsettled.join(", ")
             ),
         )
+    } else if env_class == StateClass::Success && !env_state.is_deployed() {
+        verdict(
+            RunResult::Failure,
+            format!("the environment ended {env_state}, which is not a deployment's end"),
+        )
     } else {
         Verdict {
             result: RunResult::Success,
@@ -728,6 +751,41 @@ pub fn judge(
             }),
         }
     })
+}
+
+/// Whose deployment a service's status shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whose {
+    /// Its execution id (or, our execution unknown, its request id) is ours.
+    Ours,
+    /// It names another execution (or, ours unknown, another request): the text says which.
+    Other(String),
+    /// It names neither: judged as before, by `is_part_last_deployment`.
+    Unknown,
+}
+
+/// Whose deployment `status` shows. The execution id decides when both are known (a service's
+/// `deployment_request_id` may already name a request queued after ours); else the request id.
+pub fn whose(
+    status: &ServiceStatus,
+    our_execution: Option<&str>,
+    our_request: Option<&str>,
+) -> Whose {
+    if let (Some(ours), Some(shown)) = (our_execution, status.execution_id.as_deref()) {
+        return if same(Some(ours), Some(shown)) {
+            Whose::Ours
+        } else {
+            Whose::Other(format!("execution {shown}"))
+        };
+    }
+    if let (Some(ours), Some(shown)) = (our_request, status.deployment_request_id.as_deref()) {
+        return if same(Some(ours), Some(shown)) {
+            Whose::Ours
+        } else {
+            Whose::Other(format!("deployment request {shown}"))
+        };
+    }
+    Whose::Unknown
 }
 
 /// The line while a deployment waits for its turn.
@@ -1057,6 +1115,7 @@ async fn follow(
             &statuses,
             patience > 0,
             tracker.execution_id(),
+            tracker.request_id(),
         )
         .is_some()
         {
@@ -1392,13 +1451,74 @@ mod tests {
             ("a", "DEPLOYED", Some(true)),
             ("b", "BUILD_ERROR", Some(true)),
         ]);
-        let v = judge(&State::new("DEPLOYMENT_ERROR"), &targets, &s, true, None).unwrap();
+        let v = judge(
+            &State::new("DEPLOYMENT_ERROR"),
+            &targets,
+            &s,
+            true,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(v.result, RunResult::Success);
         assert!(v.warning.is_some());
         let s = statuses(&[("a", "BUILD_ERROR", Some(true))]);
-        let v = judge(&State::new("DEPLOYMENT_ERROR"), &targets, &s, true, None).unwrap();
+        let v = judge(
+            &State::new("DEPLOYMENT_ERROR"),
+            &targets,
+            &s,
+            true,
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(v.result, RunResult::Failure);
         assert!(v.reason.unwrap().contains("api BUILD_ERROR"));
+    }
+
+    #[test]
+    fn a_service_of_another_execution_is_not_ours() {
+        let targets = [target("a", "api")];
+        let mut s = statuses(&[("a", "DEPLOYED", Some(true))]);
+        s.applications[0].execution_id = Some("env-41".into());
+        s.applications[0].deployment_request_id = Some(PREVIOUS.into());
+        let ended = State::new("DEPLOYMENT_ERROR");
+        let judged = |s: &EnvironmentStatuses, patient, exec, req| {
+            judge(&ended, &targets, s, patient, exec, req)
+        };
+        assert_eq!(judged(&s, true, Some("env-42"), Some(OURS)), None);
+        let v = judged(&s, false, Some("env-42"), Some(OURS)).unwrap();
+        assert_eq!(v.result, RunResult::Failure);
+        assert!(v.reason.unwrap().contains("execution env-41"));
+        // Our execution unknown: the request id decides.
+        let v = judged(&s, false, None, Some(OURS)).unwrap();
+        assert_eq!(v.result, RunResult::Failure);
+        // Ours by execution (its request id may already name a later queued request): counted.
+        s.applications[0].execution_id = Some("env-42".into());
+        let v = judge(
+            &State::new("DEPLOYED"),
+            &targets,
+            &s,
+            false,
+            Some("env-42"),
+            Some(OURS),
+        );
+        assert_eq!(v.unwrap().result, RunResult::Success);
+    }
+
+    #[test]
+    fn stopped_and_deleted_are_not_deployed() {
+        let targets = [target("a", "api")];
+        for state in ["STOPPED", "DELETED"] {
+            let s = statuses(&[("a", state, Some(true))]);
+            let v = judge(&State::new("DEPLOYED"), &targets, &s, true, None, None).unwrap();
+            assert_eq!(v.result, RunResult::Failure, "{state}");
+        }
+        let s = statuses(&[("a", "RESTARTED", Some(true))]);
+        let v = judge(&State::new("STOPPED"), &targets, &s, true, None, None).unwrap();
+        assert_eq!(v.result, RunResult::Failure, "the environment stopped");
+        let v = judge(&State::new("DEPLOYED"), &targets, &s, true, None, None).unwrap();
+        assert_eq!(v.result, RunResult::Success);
     }
 
     #[test]
@@ -1406,25 +1526,25 @@ mod tests {
         let targets = [target("a", "api")];
         let s = statuses(&[("a", "DEPLOYING", Some(true))]);
         assert_eq!(
-            judge(&State::new("DEPLOYED"), &targets, &s, true, None),
+            judge(&State::new("DEPLOYED"), &targets, &s, true, None, None),
             None
         );
         assert_eq!(
-            judge(&State::new("DEPLOYED"), &targets, &s, false, None)
+            judge(&State::new("DEPLOYED"), &targets, &s, false, None, None)
                 .unwrap()
                 .result,
             RunResult::Failure
         );
         let s = statuses(&[("a", "DEPLOYED", Some(false))]);
         assert_eq!(
-            judge(&State::new("DEPLOYED"), &targets, &s, true, None)
+            judge(&State::new("DEPLOYED"), &targets, &s, true, None, None)
                 .unwrap()
                 .result,
             RunResult::Failure
         );
         let s = statuses(&[("a", "CANCELED", Some(true))]);
         assert_eq!(
-            judge(&State::new("CANCELED"), &targets, &s, true, None)
+            judge(&State::new("CANCELED"), &targets, &s, true, None, None)
                 .unwrap()
                 .result,
             RunResult::Cancelled

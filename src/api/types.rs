@@ -94,6 +94,13 @@ impl State {
         }
     }
 
+    /// Whether this state means "running what a deploy asked for": `DEPLOYED`, or `RESTARTED`
+    /// (a redeploy of a running service). `STOPPED` and `DELETED` end other actions (notes §8;
+    /// `StateEnum`): for a deploy they are failures, not successes.
+    pub fn is_deployed(&self) -> bool {
+        self.0.eq_ignore_ascii_case("DEPLOYED") || self.0.eq_ignore_ascii_case("RESTARTED")
+    }
+
     pub fn is_terminal(&self) -> bool {
         matches!(
             self.class(),
@@ -181,6 +188,25 @@ pub struct ServiceStatus {
     pub execution_id: Option<String>,
     #[serde(default)]
     pub steps: Option<Steps>,
+}
+
+impl ServiceStatus {
+    /// How bad this status is, to choose between two entries for one service: a failure
+    /// (`*_ERROR` or `status_details.status` `ERROR`) 3, cancelled 2, anything unsettled 1, a
+    /// successful end 0.
+    pub fn severity(&self) -> u8 {
+        let detail = self
+            .status_details
+            .as_ref()
+            .and_then(|d| d.status.as_deref())
+            .map(str::to_ascii_uppercase);
+        match (self.state.class(), detail.as_deref()) {
+            (StateClass::Failure, _) | (_, Some("ERROR")) => 3,
+            (StateClass::Canceled, _) | (_, Some("CANCELED" | "CANCELLED")) => 2,
+            (StateClass::Success, _) => 0,
+            _ => 1,
+        }
+    }
 }
 
 /// `EnvironmentStatuses`: the environment and every service, one request.
@@ -279,16 +305,21 @@ impl EnvironmentStatuses {
     }
 
     /// The status of the service `id` (compared as a [`ServiceKey`]), if the answer lists it. The
-    /// first call indexes the answer; each call after is a hash lookup. When an id is listed twice,
-    /// the first one counts (as a scan would find it).
+    /// first call indexes the answer; each call after is a hash lookup. When an id is listed twice
+    /// (in two lists, or twice in one), the worse entry counts ([`ServiceStatus::severity`]):
+    /// contradictory duplicates never read as a success that one of them denies.
     pub fn service(&self, id: &str) -> Option<&ServiceStatus> {
         let index = self.index.0.get_or_init(|| {
-            let mut index = HashMap::new();
-            for (list, statuses) in self.lists().into_iter().enumerate() {
+            let lists = self.lists();
+            let mut index: HashMap<ServiceKey, (usize, usize)> = HashMap::new();
+            for (list, statuses) in lists.iter().enumerate() {
                 for (position, status) in statuses.iter().enumerate() {
-                    index
+                    let slot = index
                         .entry(ServiceKey::new(&status.id))
                         .or_insert((list, position));
+                    if status.severity() > lists[slot.0][slot.1].severity() {
+                        *slot = (list, position);
+                    }
                 }
             }
             index

@@ -373,8 +373,9 @@ fn failing(
                     .is_some_and(|own| own.eq_ignore_ascii_case(e))
             });
             let skipped = status.is_some_and(|s| s.is_part_last_deployment == Some(false)) && !ours;
-            if class == Some(StateClass::Success) || (skipped && class != Some(StateClass::Failure))
-            {
+            let deployed =
+                class == Some(StateClass::Success) && status.is_some_and(|s| s.state.is_deployed());
+            if deployed || (skipped && class != Some(StateClass::Failure)) {
                 return None;
             }
             let state = status.map(|s| s.state.to_string());
@@ -518,8 +519,15 @@ fn conclude(
 ) -> Verdict {
     let ours = tracker.execution_id();
     let from_statuses = || {
-        wait::judge(&done.state, targets, &done.statuses, false, ours)
-            .expect("an impatient judge always decides")
+        wait::judge(
+            &done.state,
+            targets,
+            &done.statuses,
+            false,
+            ours,
+            tracker.request_id(),
+        )
+        .expect("an impatient judge always decides")
     };
     let proof = match proof {
         Ok(proof) => proof,
@@ -604,7 +612,7 @@ fn judge_record(state: &crate::api::types::State, proof: &Proof) -> Verdict {
             RunResult::Cancelled,
             Some(format!("the deployment was cancelled ({state})")),
         )
-    } else if state.class() == StateClass::Success {
+    } else if state.is_deployed() {
         verdict(RunResult::Success, None)
     } else {
         verdict(

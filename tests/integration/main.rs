@@ -22,3 +22,4 @@ mod spec;
 mod stages;
 mod support;
 mod tls;
+mod verdict;
