@@ -164,6 +164,10 @@ pub struct Report {
     /// A cancel of ours was tried but not confirmed: the deployment may still be running, and
     /// the step that runs after this one tries again ([`crate::handover`]).
     pub cancel_pending: bool,
+    /// The deploy request was sent but its outcome is unknown (the answer was lost or unreadable,
+    /// [`crate::commands::deploy::outcome_unknown`]): a deployment may exist, so the run does not
+    /// mark its end for the step that runs after this one.
+    pub outcome_unknown: bool,
     /// The signal (SIGTERM, SIGINT) that stopped the run while it waited, if one did.
     pub interrupted_by: Option<&'static str>,
     /// `preview`, `preview-delete`: the preview environment.
@@ -192,6 +196,7 @@ impl Report {
             reason: None,
             cancel_note: None,
             cancel_pending: false,
+            outcome_unknown: false,
             interrupted_by: None,
             preview: None,
             url: None,

@@ -83,8 +83,9 @@ pub async fn run(invocation: Invocation, start: Instant) -> u8 {
     });
     let code = conclude(&ci, &mut report, start, error);
     // The end is reached: the step that runs after this one has nothing to cancel, unless a
-    // cancel of ours went unconfirmed (then it tries again).
-    if !report.cancel_pending {
+    // cancel of ours went unconfirmed (then it tries again) or the deploy request's outcome is
+    // unknown (a deployment may exist).
+    if !report.cancel_pending && !report.outcome_unknown {
         ci.hand_over_ended();
     }
     code
@@ -138,6 +139,10 @@ fn conclude(ci: &Ci, report: &mut Report, start: Instant, error: Option<Error>) 
             _ => RunResult::Failure,
         };
         report.reason = Some(error.to_string());
+        // The deploy request's outcome is unknown: the log says that a deployment may exist.
+        if let (true, Some(note)) = (report.outcome_unknown, &report.cancel_note) {
+            report.reason = Some(format!("{error}\n  {note}"));
+        }
     }
     let exit = error.as_ref().map_or(report.exit_code(), Error::exit_code);
     let unwritten = match error {

@@ -976,9 +976,15 @@ impl Client {
         let id = path_id(Method::POST, template, "environment id", environment_id)?;
         let path = format!("/environment/{id}/service/deploy");
         let bytes = self
-            .write(Method::POST, path, &[], Some(request), Idempotency::Unsafe)
+            .write(
+                Method::POST,
+                path.clone(),
+                &[],
+                Some(request),
+                Idempotency::Unsafe,
+            )
             .await?;
-        Ok(decode_accepted(&bytes))
+        decode_acceptance(Method::POST, path, &bytes, &self.redactor)
     }
 
     // --- Cancel --------------------------------------------------------------------------------
@@ -1063,9 +1069,15 @@ impl Client {
             .into_iter()
             .collect();
         let bytes = self
-            .write(Method::POST, path, &query, body, Idempotency::Unsafe)
+            .write(
+                Method::POST,
+                path.clone(),
+                &query,
+                body,
+                Idempotency::Unsafe,
+            )
             .await?;
-        Ok(decode_accepted(&bytes))
+        decode_acceptance(Method::POST, path, &bytes, &self.redactor)
     }
 
     // --- Deployment stages -----------------------------------------------------------------------
@@ -1177,6 +1189,28 @@ impl Client {
 /// or not the expected JSON is no body, never an error: the write happened, and reporting it
 /// failed would leave its deployment running unfollowed. The caller sees the missing fields (no
 /// request id) and says so.
+/// The 2xx answer to a request that starts a deployment (environment deploy, job deploy or
+/// redeploy). An empty body is an acceptance without ids (`T::default()`; issue 13 row 9); any
+/// other body must read as a JSON object of the documented shape, else the answer is
+/// [`ApiError::Decode`]: a proxy's HTML page, `null`, `[1,2]` or `{"deployment_request_id":5}` is
+/// no proof that Qovery accepted anything, and the caller treats the outcome as unknown.
+fn decode_acceptance<T: DeserializeOwned + Default>(
+    method: Method,
+    path: String,
+    bytes: &[u8],
+    redactor: &Redactor,
+) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let call = Call { method, path };
+    let object: serde_json::Map<String, serde_json::Value> = decode(call.clone(), bytes, redactor)?;
+    serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| ApiError::Decode {
+        call,
+        message: format!("the answer is not of the documented shape: {e}"),
+    })
+}
+
 fn decode_accepted<T: DeserializeOwned + Default>(bytes: &[u8]) -> T {
     serde_json::from_slice(bytes).unwrap_or_default()
 }

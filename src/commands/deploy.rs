@@ -136,9 +136,9 @@ pub async fn deploy_planned(
         ));
     }
     ci.progress(&format!(
-        "deployment request {} accepted ({})",
+        "deployment request {} accepted{}",
         answered.as_deref().unwrap_or("(no id returned)"),
-        accepted.state
+        shown_state(&accepted.state)
     ));
     let request_id = if locate::answer_is_suspect(
         answered.as_deref(),
@@ -293,9 +293,16 @@ pub async fn post<T>(
             report.reason = Some(format!("the timeout passed while {}", may_exist(report)));
             Ok(None)
         }
-        Some(Err(error @ ApiError::Transport { .. })) => {
-            // Sent, then the connection failed: it may have been processed.
-            report.cancel_note = Some(may_exist(report));
+        Some(Err(error)) if outcome_unknown(&error) => {
+            // Sent, and the answer does not say whether it was processed (the connection failed,
+            // a gateway answered 5xx, a 2xx that is not Qovery's answer): a deployment may exist.
+            // The run does not mark its end, so the step after it knows nothing was settled.
+            report.outcome_unknown = true;
+            report.cancel_note = Some(may_exist(report).replacen(
+                "its answer never came",
+                "its outcome is unknown (the answer was lost or unreadable)",
+                1,
+            ));
             Err(error.into())
         }
         Some(Err(error)) => Err(error.into()),
@@ -309,6 +316,27 @@ pub async fn post<T>(
             ));
             Ok(None)
         }
+    }
+}
+
+/// ` (STATE)` after "accepted", or nothing when the answer named no state.
+pub fn shown_state(state: &crate::api::types::State) -> String {
+    if state.as_str().is_empty() {
+        String::new()
+    } else {
+        format!(" ({state})")
+    }
+}
+
+/// Whether a failed deploy `POST` leaves its outcome unknown: the connection failed after it was
+/// sent, a gateway answered 500/502/504 (the backend may have processed it; 503 and 429 are
+/// retried as unprocessed), or a 2xx answer could not be read as Qovery's (a proxy's page, the
+/// wrong shape, too large). Anything else (400, 401, 403, 404, 409, a redirect) was refused.
+pub fn outcome_unknown(error: &ApiError) -> bool {
+    match error {
+        ApiError::Transport { .. } | ApiError::Decode { .. } | ApiError::TooLarge { .. } => true,
+        ApiError::Status { status, .. } => matches!(status, 500 | 502 | 504),
+        _ => false,
     }
 }
 

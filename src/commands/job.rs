@@ -516,16 +516,18 @@ async fn submit(
             started_now(&accepted, baseline, &target.id).filter(|_| malformed_request.is_none());
         match (&request_id, &execution) {
             (None, Some(execution)) => ci.progress(&format!(
-                "{}: deploying now, execution {execution} ({}; Qovery answered without a deployment request id: the job was not queued)",
-                target.name, accepted.state
+                "{}: deploying now, execution {execution} ({}Qovery answered without a deployment request id: the job was not queued)",
+                target.name,
+                Some(accepted.state.as_str()).filter(|s| !s.is_empty()).map(|s| format!("{s}; ")).unwrap_or_default()
             )),
             (None, None) => ci.warning(&format!(
                 "{}: Qovery accepted the job without a deployment request id or a new execution id; it is followed by the next new execution",
                 target.name
             )),
             (Some(request), _) => ci.progress(&format!(
-                "{}: deployment request {request} accepted ({})",
-                target.name, accepted.state
+                "{}: deployment request {request} accepted{}",
+                target.name,
+                deploy::shown_state(&accepted.state)
             )),
         }
         if let Some(service) = report.services.get_mut(index) {

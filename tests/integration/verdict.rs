@@ -120,3 +120,141 @@ async fn stopped_or_deleted_is_not_a_deployment_success() {
         );
     }
 }
+
+/// Runs `args` with `$GITHUB_OUTPUT` and `$GITHUB_STATE`; returns the exit code, the log, the
+/// outputs and the state file.
+fn run_with_state(
+    server: &MockServer,
+    name: &str,
+    args: &[(&str, &str)],
+) -> (
+    Option<i32>,
+    String,
+    std::collections::BTreeMap<String, String>,
+    String,
+) {
+    let dir = temp_dir(&format!("verdict-{name}-{}", server.address().port()));
+    let output_file = dir.join("output");
+    let state_file = dir.join("state");
+    let mut cmd = spawnable(&server.uri());
+    cmd.env("GITHUB_OUTPUT", &output_file)
+        .env("GITHUB_STATE", &state_file)
+        .env("INPUT_POLL_INTERVAL", "1s")
+        .envs(args.iter().copied());
+    let (code, log) = run_merged(&mut cmd, &dir.join("log"));
+    let state = std::fs::read_to_string(&state_file).unwrap_or_default();
+    (code, log, github_outputs(&output_file), state)
+}
+
+/// The answers to a deploy `POST` that do not say whether a deployment was created: a 2xx that is
+/// not Qovery's answer (a proxy's page, the wrong shape) and a gateway's 5xx after the backend may
+/// have processed it.
+fn unknown_outcomes() -> Vec<(&'static str, wiremock::ResponseTemplate)> {
+    use wiremock::ResponseTemplate;
+    let text = |status, body: &str, kind: &str| {
+        ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), kind)
+    };
+    vec![
+        (
+            "html",
+            text(
+                202,
+                "<html><body>Accepted by proxy</body></html>",
+                "text/html",
+            ),
+        ),
+        (
+            "wrong type",
+            text(202, r#"{"deployment_request_id":5}"#, "application/json"),
+        ),
+        ("array", text(202, "[1,2]", "application/json")),
+        ("null", text(200, "null", "application/json")),
+        (
+            "504",
+            text(504, "<html>Gateway Timeout</html>", "text/html"),
+        ),
+        ("502", text(502, "bad gateway", "text/plain")),
+    ]
+}
+
+/// A deploy whose outcome is unknown is never followed as ours (another client's deployment runs
+/// meanwhile and would read as a success): exit 4, the log says a deployment may exist and links
+/// the console, the POST is not repeated, and the run does not mark its end for the cleanup step.
+#[tokio::test]
+async fn a_deploy_with_an_unknown_outcome_is_not_taken_for_an_acceptance() {
+    use wiremock::matchers::{method, path};
+    for (name, answer) in unknown_outcomes() {
+        // Another client's deployment starts and succeeds right after our POST.
+        let server = qovery(vec![
+            previous_deployed(),
+            statuses(
+                "DEPLOYING",
+                Some(PREVIOUS),
+                &format!("{ENV}-42"),
+                "DEPLOYING",
+            ),
+            statuses("DEPLOYED", Some(PREVIOUS), &format!("{ENV}-42"), "DEPLOYED"),
+        ])
+        .await;
+        wiremock::Mock::given(method("POST"))
+            .and(path(format!("/environment/{ENV}/service/deploy")))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let (code, log, outputs, state) =
+            run_with_state(&server, "unknown", &[("INPUT_APPLICATIONS", "api")]);
+        assert_eq!(code, Some(4), "{name}:\n{log}");
+        assert_eq!(outputs["result"], "failure", "{name}:\n{log}");
+        assert!(log.contains("its outcome is unknown"), "{name}:\n{log}");
+        assert!(
+            log.contains("a deployment may have been created"),
+            "{name}:\n{log}"
+        );
+        assert!(
+            log.contains("check the Qovery console: https://console.qovery.com/"),
+            "{name}:\n{log}"
+        );
+        assert!(!state.contains("qovery_deploy_ended"), "{name}: {state}");
+        assert_eq!(
+            count(
+                &server,
+                "POST",
+                &format!("/environment/{ENV}/service/deploy")
+            )
+            .await,
+            1,
+            "{name}"
+        );
+        assert!(
+            polls(&server).await.len() <= 1,
+            "{name}: only the baseline read\n{log}"
+        );
+    }
+}
+
+/// The same class for jobs: `deploy-job` whose POST answer is unreadable.
+#[tokio::test]
+async fn a_job_deploy_with_an_unknown_outcome_is_not_taken_for_an_acceptance() {
+    use wiremock::matchers::{method, path};
+    for (name, answer) in unknown_outcomes() {
+        let server = qovery(vec![previous_deployed()]).await;
+        wiremock::Mock::given(method("POST"))
+            .and(path(format!("/job/{MIGRATE}/deploy")))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let (code, log, _, state) = run_with_state(
+            &server,
+            "unknown-job",
+            &[("INPUT_COMMAND", "deploy-job"), ("INPUT_JOBS", "migrate")],
+        );
+        assert_eq!(code, Some(4), "{name}:\n{log}");
+        assert!(log.contains("its outcome is unknown"), "{name}:\n{log}");
+        assert!(!state.contains("qovery_deploy_ended"), "{name}: {state}");
+        assert_eq!(
+            count(&server, "POST", &format!("/job/{MIGRATE}/deploy")).await,
+            1,
+            "{name}"
+        );
+    }
+}
