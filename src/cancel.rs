@@ -26,7 +26,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::api::types::{EnvironmentStatus, StateClass};
+use crate::api::types::{EnvironmentStatus, State, StateClass};
 use crate::api::{ApiError, Client};
 use crate::ci::Ci;
 use crate::inputs::Config;
@@ -68,6 +68,9 @@ pub enum Cancelled {
     Requested(String),
     /// Nothing of ours was left to cancel.
     NothingToCancel(String),
+    /// Ours had already ended, in this state (seen on a status that names it, or in its own
+    /// request status): the cancel learnt its outcome, which the run reports.
+    Ended(String, State),
     /// The cancel could not be confirmed.
     Unconfirmed(String),
     /// Nothing was cancelled: the deployment cannot be identified as ours.
@@ -80,8 +83,17 @@ impl Cancelled {
             Cancelled::Confirmed(s)
             | Cancelled::Requested(s)
             | Cancelled::NothingToCancel(s)
+            | Cancelled::Ended(s, _)
             | Cancelled::Unconfirmed(s)
             | Cancelled::Unidentified(s) => s,
+        }
+    }
+
+    /// The final state of ours, when the cancel learnt that it had already ended.
+    pub fn learned(&self) -> Option<&State> {
+        match self {
+            Cancelled::Ended(_, state) => Some(state),
+            _ => None,
         }
     }
 
@@ -159,15 +171,32 @@ async fn try_cancel(
     force: bool,
     follow: Duration,
 ) -> Result<Cancelled, ApiError> {
-    let status = match environment(client, environment_id).await {
+    // The read is given half of what is left, so that a hanging one leaves time to ask our
+    // request's own status and to cancel.
+    let half = client.deadline().saturating_duration_since(Instant::now()) / 2;
+    let read = match tokio::time::timeout(half, environment(client, environment_id)).await {
+        Ok(read) => read,
+        Err(_) => Err(ApiError::DeadlineReached {
+            call: crate::api::Call {
+                method: reqwest::Method::GET,
+                path: format!("/environment/{environment_id}/statuses"),
+            },
+        }),
+    };
+    let status = match read {
         Ok(status) => status,
-        Err(error @ ApiError::DeadlineReached { .. }) => return Err(error),
+        Err(error @ ApiError::DeadlineReached { .. }) if tracker.request_id().is_none() => {
+            return Err(error);
+        }
         // Without a status nothing proves ours is running; the queue's cancel is keyed by our
         // id, so it is safe to try blind (a 409 means it is not queued).
         Err(error) => {
             let Some(request_id) = tracker.request_id() else {
                 return Err(error);
             };
+            if let Some(ended) = ended_by_request(client, request_id).await {
+                return Ok(ended);
+            }
             return match client.cancel_queued_request(request_id).await {
                 Ok(()) => Ok(Cancelled::Requested(format!(
                     "removed deployment request {request_id} from the queue (the environment's status could not be read)"
@@ -189,6 +218,9 @@ async fn try_cancel(
     };
     let queued = client.queued_requests(environment_id).await?;
     if !queued.iter().any(|id| id.eq_ignore_ascii_case(request_id)) {
+        if let Some(ended) = ended_by_request(client, request_id).await {
+            return Ok(ended);
+        }
         return Ok(Cancelled::NothingToCancel(format!(
             "deployment request {request_id} is neither running nor queued any more (environment {})",
             status.state
@@ -211,6 +243,22 @@ async fn try_cancel(
     }
 }
 
+/// Asks our request's own status (`GET /environment/deploymentStatus?deploymentRequestId=…`):
+/// [`Cancelled::Ended`] when it says ours already ended; `None` when it does not answer or ours is
+/// not finished.
+async fn ended_by_request(client: &Client, request_id: &str) -> Option<Cancelled> {
+    let state = client
+        .deployment_request_status(request_id)
+        .await
+        .ok()?
+        .status
+        .filter(State::is_terminal)?;
+    Some(Cancelled::Ended(
+        format!("deployment request {request_id} had already ended {state}: nothing to cancel"),
+        state,
+    ))
+}
+
 async fn cancel_running(
     client: &Client,
     environment_id: &str,
@@ -221,10 +269,13 @@ async fn cancel_running(
 ) -> Result<Cancelled, ApiError> {
     let ours = tracker.request_id().unwrap_or("(no request id)");
     if status.state.is_terminal() {
-        return Ok(Cancelled::NothingToCancel(format!(
-            "deployment request {ours} had already finished ({})",
-            status.state
-        )));
+        return Ok(Cancelled::Ended(
+            format!(
+                "deployment request {ours} had already finished ({})",
+                status.state
+            ),
+            status.state.clone(),
+        ));
     }
     match client
         .cancel_environment_deployment(environment_id, force)
@@ -310,9 +361,12 @@ async fn follow_cancel(
                 ));
             }
             StateClass::Success | StateClass::Failure => {
-                return Cancelled::NothingToCancel(format!(
-                    "the cancel of deployment request {ours} was accepted{force}, but it ended {state} before the cancel took effect"
-                ));
+                return Cancelled::Ended(
+                    format!(
+                        "the cancel of deployment request {ours} was accepted{force}, but it ended {state} before the cancel took effect"
+                    ),
+                    state,
+                );
             }
             _ => last_seen = Some(state.to_string()),
         }
@@ -369,7 +423,8 @@ pub struct Scope<'a> {
 }
 
 /// A wait stopped before our request(s) ended: cancel them (on a signal always, on the timeout when
-/// `cancel-on-timeout`), then record why. The cancel goes first: after a signal the runner kills
+/// `cancel-on-timeout`), then record why. Returns what each cancel did: one may have learnt that
+/// ours had already ended ([`Cancelled::learned`]). The cancel goes first: after a signal the runner kills
 /// us within seconds, so the cancel then ends within [`AFTER_SIGNAL`] of the signal, whatever the
 /// API does (a signal arriving during a timeout's cancel cuts it the same way).
 pub async fn after_stop(
@@ -379,7 +434,7 @@ pub async fn after_stop(
     shutdown: &mut Shutdown,
     report: &mut Report,
     trackers: &[&Tracker],
-) {
+) -> Vec<Cancelled> {
     let config = scope.config;
     let cancel = matches!(stop, Stop::Interrupted(_)) || config.cancel_on_timeout;
     let outcomes = if cancel {
@@ -415,6 +470,7 @@ pub async fn after_stop(
         ci.warning(&note);
         report.cancel_note = Some(note);
     }
+    outcomes
 }
 
 /// A wait that ended early on an answer proving it cannot go on (a revoked token, a deleted
@@ -483,7 +539,8 @@ pub fn note_cancel(ci: &Ci, report: &mut Report, outcomes: &[Cancelled]) {
             Cancelled::Unconfirmed(text) | Cancelled::Unidentified(text) => ci.warning(text),
             Cancelled::Confirmed(text)
             | Cancelled::Requested(text)
-            | Cancelled::NothingToCancel(text) => ci.progress(&format!("cancel: {text}")),
+            | Cancelled::NothingToCancel(text)
+            | Cancelled::Ended(text, _) => ci.progress(&format!("cancel: {text}")),
         }
     }
     let notes: Vec<&str> = outcomes.iter().map(Cancelled::describe).collect();

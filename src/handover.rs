@@ -312,7 +312,8 @@ pub async fn cleanup(invocation: Invocation) -> u8 {
             Cancelled::Unconfirmed(text) | Cancelled::Unidentified(text) => ci.warning(text),
             Cancelled::Confirmed(text)
             | Cancelled::Requested(text)
-            | Cancelled::NothingToCancel(text) => say(text),
+            | Cancelled::NothingToCancel(text)
+            | Cancelled::Ended(text, _) => say(text),
         }
     }
     if outcomes.iter().any(Cancelled::may_still_run) {

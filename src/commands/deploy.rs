@@ -3,7 +3,8 @@
 
 use crate::api::ApiError;
 use crate::api::ids::{self, Shape};
-use crate::api::types::{EnvironmentStatuses, QueuedRequest, ServiceInfo, StateClass};
+use crate::api::types::{EnvironmentStatuses, QueuedRequest, ServiceInfo, State, StateClass};
+use crate::ci::Ci;
 use crate::commands::Session;
 use crate::console::Console;
 use crate::durations;
@@ -14,7 +15,7 @@ use crate::logs::Failing;
 use crate::plan::{self, DeployPlan, Target};
 use crate::report::{Report, RunResult, ServiceReport};
 use crate::signal::Shutdown;
-use crate::wait::{self, ChangeLog, Done, End, Ended, Pacer, Tracker, Verdict, Watch};
+use crate::wait::{self, ChangeLog, Done, End, Ended, Pacer, Stop, Tracker, Verdict, Watch};
 use crate::{cancel, extra, health, links, logs, preflight};
 
 /// How long the answer of a deploy already sent is awaited after a signal: it names the request
@@ -235,7 +236,10 @@ pub async fn deploy_planned(
             None
         }
         End::Stopped(stop) => {
-            cancel::after_stop(stop, scope, ci, shutdown, report, &[&tracker]).await;
+            let outcomes = cancel::after_stop(stop, scope, ci, shutdown, report, &[&tracker]).await;
+            if let Some(state) = outcomes.first().and_then(cancel::Cancelled::learned) {
+                learned_at_stop(ci, report, &mut tracker, state, stop);
+            }
             ours_last(report, &tracker, last)
         }
     };
@@ -414,6 +418,29 @@ fn failing(
             ))
         })
         .collect()
+}
+
+/// The cancel at the deadline (or after a signal) learnt that ours had already ended in `state`:
+/// the outputs carry that state, and after a timeout the result is what it says (`DEPLOYED` or
+/// `RESTARTED` success, `CANCELED` cancelled, anything else failure), said to be learnt at the
+/// deadline. After a signal the run stays cancelled (the job was), with the state it learnt.
+fn learned_at_stop(ci: &Ci, report: &mut Report, tracker: &mut Tracker, state: &State, stop: Stop) {
+    tracker.saw_state(state);
+    if stop != Stop::TimedOut {
+        return;
+    }
+    let learnt = format!("learnt at the deadline: our deployment had already ended {state}");
+    ci.progress(&learnt);
+    if state.is_deployed() {
+        report.result = RunResult::Success;
+        report.reason = None;
+    } else if state.class() == StateClass::Canceled {
+        report.result = RunResult::Cancelled;
+        report.reason = Some(format!("the deployment was cancelled ({learnt})"));
+    } else {
+        report.result = RunResult::Failure;
+        report.reason = Some(format!("the deployment ended {state} ({learnt})"));
+    }
 }
 
 /// The last statuses, if they show our deployment; its environment state becomes the `state` output.

@@ -258,3 +258,78 @@ async fn a_job_deploy_with_an_unknown_outcome_is_not_taken_for_an_acceptance() {
         );
     }
 }
+
+/// At the deadline the cancel learns from our request's own status that ours had already ended
+/// `DEPLOYED` (the services' statuses never answered): the outputs carry that state and the run
+/// is a success, said to be learnt at the deadline; nothing is cancelled. A `DEPLOYMENT_ERROR`
+/// learnt the same way is a failure with that state.
+#[tokio::test]
+async fn the_final_state_learnt_at_the_deadline_is_reported() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    for (learnt, code, result) in [
+        ("DEPLOYED", 0, "success"),
+        ("DEPLOYMENT_ERROR", 1, "failure"),
+    ] {
+        let server = qovery(vec![previous_deployed()]).await;
+        Mock::given(method("GET"))
+            .and(path(format!("/environment/{ENV}/status")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(env_status(
+                "DEPLOYING",
+                Some(OURS),
+                &format!("{ENV}-42"),
+            )))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        // The baseline answers; every later `/statuses` read hangs.
+        Mock::given(method("GET"))
+            .and(path(format!("/environment/{ENV}/statuses")))
+            .respond_with(Sequence::of(vec![
+                ResponseTemplate::new(200).set_body_json(previous_deployed()),
+                ResponseTemplate::new(200)
+                    .set_body_json(previous_deployed())
+                    .set_delay(std::time::Duration::from_secs(120)),
+            ]))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        accept_deploy(&server).await;
+        request_states(&server, OURS, &[learnt]).await;
+        let started = std::time::Instant::now();
+        let (code_seen, log, outputs) = {
+            let dir = temp_dir(&format!("verdict-learnt-{}", server.address().port()));
+            let output_file = dir.join("output");
+            let mut cmd = spawnable(&server.uri());
+            cmd.env("GITHUB_OUTPUT", &output_file)
+                .env("INPUT_APPLICATIONS", "api")
+                .env("INPUT_POLL_INTERVAL", "1s")
+                .env("INPUT_TIMEOUT", "4s");
+            let (code, log) = run_merged(&mut cmd, &dir.join("log"));
+            (code, log, github_outputs(&output_file))
+        };
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(40),
+            "{log}"
+        );
+        assert_eq!(code_seen, Some(code), "{learnt}\n{log}");
+        assert_eq!(outputs["state"], learnt, "{log}");
+        assert_eq!(outputs["result"], result, "{log}");
+        assert!(
+            log.contains(&format!(
+                "learnt at the deadline: our deployment had already ended {learnt}"
+            )),
+            "{log}"
+        );
+        assert_eq!(
+            count(
+                &server,
+                "POST",
+                &format!("/environment/{ENV}/cancelDeployment")
+            )
+            .await,
+            0,
+            "{log}"
+        );
+    }
+}
