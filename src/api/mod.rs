@@ -263,6 +263,9 @@ impl fmt::Display for Retried {
 enum Idempotency {
     Safe,
     Unsafe,
+    /// [`Idempotency::Unsafe`], and its 2xx answer is the only proof of what happened (the
+    /// deploy and job deploy `POST`s): a body that cannot be read is an error, never "no body".
+    UnsafeProof,
 }
 
 /// What went wrong in one attempt.
@@ -324,6 +327,10 @@ impl Attempt {
     }
 
     fn is_transient(&self, idempotency: Idempotency) -> bool {
+        let idempotency = match idempotency {
+            Idempotency::UnsafeProof => Idempotency::Unsafe,
+            other => other,
+        };
         match (self, idempotency) {
             (Attempt::TooLarge { .. }, Idempotency::Safe) => true,
             (Attempt::TooLarge { .. }, Idempotency::Unsafe) => false,
@@ -343,6 +350,7 @@ impl Attempt {
                 *status == StatusCode::TOO_MANY_REQUESTS
                     || *status == StatusCode::SERVICE_UNAVAILABLE
             }
+            (_, Idempotency::UnsafeProof) => unreachable!("mapped to Unsafe above"),
         }
     }
 
@@ -745,7 +753,8 @@ impl Client {
                 if status.is_success() {
                     return match read_body(response, MAX_BODY_BYTES).await {
                         Ok(body) => Ok(body),
-                        // A write was accepted whatever its body: an unreadable one is no body.
+                        // A clone was accepted whatever its body: an unreadable one is no body. A
+                        // deploy's answer is its only proof ([`Idempotency::UnsafeProof`]).
                         Err(_) if idempotency == Idempotency::Unsafe => Ok(Vec::new()),
                         Err(error) => Err(error),
                     };
@@ -981,7 +990,7 @@ impl Client {
                 path.clone(),
                 &[],
                 Some(request),
-                Idempotency::Unsafe,
+                Idempotency::UnsafeProof,
             )
             .await?;
         decode_acceptance(Method::POST, path, &bytes, &self.redactor)
@@ -1074,7 +1083,7 @@ impl Client {
                 path.clone(),
                 &query,
                 body,
-                Idempotency::Unsafe,
+                Idempotency::UnsafeProof,
             )
             .await?;
         decode_acceptance(Method::POST, path, &bytes, &self.redactor)
@@ -1185,10 +1194,6 @@ impl Client {
     }
 }
 
-/// A write's answer: any 2xx is an acceptance (the spec says 202), so a body that is empty, cut
-/// or not the expected JSON is no body, never an error: the write happened, and reporting it
-/// failed would leave its deployment running unfollowed. The caller sees the missing fields (no
-/// request id) and says so.
 /// The 2xx answer to a request that starts a deployment (environment deploy, job deploy or
 /// redeploy). An empty body is an acceptance without ids (`T::default()`; issue 13 row 9); any
 /// other body must read as a JSON object of the documented shape, else the answer is
@@ -1211,6 +1216,8 @@ fn decode_acceptance<T: DeserializeOwned + Default>(
     })
 }
 
+/// A clone's answer: any 2xx is an acceptance (the spec says 202), so a body that is empty, cut or
+/// not the expected JSON is no body, never an error: the caller looks the clone up by name.
 fn decode_accepted<T: DeserializeOwned + Default>(bytes: &[u8]) -> T {
     serde_json::from_slice(bytes).unwrap_or_default()
 }

@@ -333,3 +333,57 @@ async fn the_final_state_learnt_at_the_deadline_is_reported() {
         );
     }
 }
+
+/// Against the bundled mock: the deploy is processed (a deployment is queued and runs), but its
+/// answer is a gateway's 504 (`--fault 'deploy:504,processed,times=1'`) or a 202 whose body is cut
+/// mid-read. The outcome is unknown: exit 4, the log says a deployment may exist and links the
+/// console, the POST is not repeated (a second deployment), and the run does not mark its end.
+#[tokio::test]
+async fn a_processed_deploy_whose_answer_is_lost_is_reported_as_unknown() {
+    use qovery_mock::{Endpoint, Fault, FaultBody, MockServer, ids};
+    for (name, fault) in [
+        (
+            "504",
+            Fault::on(Endpoint::deploys())
+                .status(504)
+                .processed(true)
+                .times(1),
+        ),
+        (
+            "dropped",
+            Fault::on(Endpoint::deploys())
+                .status(202)
+                .body(FaultBody::Dropped)
+                .processed(true),
+        ),
+    ] {
+        let server = MockServer::builder()
+            .step(std::time::Duration::from_millis(200))
+            .fault(fault)
+            .spawn()
+            .await
+            .expect("the mock starts");
+        let dir = temp_dir(&format!("verdict-lost-{name}"));
+        let state_file = dir.join("state");
+        let mut cmd = spawnable(&server.url());
+        cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+            .env("INPUT_APPLICATIONS", "api")
+            .env("GITHUB_OUTPUT", dir.join("output"))
+            .env("GITHUB_STATE", &state_file);
+        let (code, log) = run_merged(&mut cmd, &dir.join("log"));
+        assert_eq!(code, Some(4), "{name}:\n{log}");
+        assert!(log.contains("its outcome is unknown"), "{name}:\n{log}");
+        assert!(
+            log.contains("a deployment may have been created"),
+            "{name}:\n{log}"
+        );
+        let state = std::fs::read_to_string(&state_file).unwrap_or_default();
+        assert!(!state.contains("qovery_deploy_ended"), "{name}: {state}");
+        let posts = server
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with("/service/deploy"))
+            .count();
+        assert_eq!(posts, 1, "{name}: the deploy is never sent twice");
+    }
+}
