@@ -332,8 +332,10 @@ impl Attempt {
             other => other,
         };
         match (self, idempotency) {
-            (Attempt::TooLarge { .. }, Idempotency::Safe) => true,
-            (Attempt::TooLarge { .. }, Idempotency::Unsafe) => false,
+            // An answer over the size limit will be as large the next time (a wrong `api-url`, a
+            // proxy's endless page): retrying only spends the budget. During a wait every read is
+            // one attempt anyway, and the next tick reads again.
+            (Attempt::TooLarge { .. }, _) => false,
             (
                 Attempt::Transport {
                     certificate: Some(_),
@@ -1346,6 +1348,16 @@ mod tests {
         assert!(status(429).is_transient(Idempotency::Unsafe));
         assert!(status(503).is_transient(Idempotency::Unsafe));
         assert!(!status(502).is_transient(Idempotency::Unsafe));
+        assert!(!status(502).is_transient(Idempotency::UnsafeProof));
+        // An oversized answer is as large the next time: never retried (it spent 107 s of a
+        // 2-minute preflight before).
+        for idempotency in [
+            Idempotency::Safe,
+            Idempotency::Unsafe,
+            Idempotency::UnsafeProof,
+        ] {
+            assert!(!Attempt::TooLarge { limit: 1 }.is_transient(idempotency));
+        }
         let reset = Attempt::Transport {
             message: "reset".into(),
             connect: false,

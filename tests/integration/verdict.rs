@@ -387,3 +387,40 @@ async fn a_processed_deploy_whose_answer_is_lost_is_reported_as_unknown() {
         assert_eq!(posts, 1, "{name}: the deploy is never sent twice");
     }
 }
+
+/// Preflight: an answer over the size limit is as large the next time: reported at once, naming
+/// the call and what is wrong, not retried for most of the timeout (it took 107 s of a 2-minute
+/// budget).
+#[tokio::test]
+async fn an_oversized_preflight_answer_fails_at_once() {
+    use qovery_mock::{Endpoint, Fault, FaultBody, MockServer, ids};
+    let server = MockServer::builder()
+        .fault(
+            Fault::on(Endpoint::alias("services").unwrap()).body(FaultBody::Oversized(2_000_000)),
+        )
+        .spawn()
+        .await
+        .expect("the mock starts");
+    let dir = temp_dir("verdict-oversized");
+    let mut cmd = spawnable(&server.url());
+    cmd.env("INPUT_ENVIRONMENT-ID", ids::ENVIRONMENT)
+        .env("INPUT_APPLICATIONS", "api")
+        .env("INPUT_TIMEOUT", "2m");
+    let started = std::time::Instant::now();
+    let (code, log) = run_merged(&mut cmd, &dir.join("log"));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{log}"
+    );
+    assert_eq!(code, Some(4), "{log}");
+    assert!(
+        log.contains("/services: the answer is larger than 1048576 bytes"),
+        "{log}"
+    );
+    let reads = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/services"))
+        .count();
+    assert_eq!(reads, 1, "not retried\n{log}");
+}
