@@ -56,21 +56,9 @@ pub fn target(url: &str, path: &str) -> String {
 /// The health client for `url`: no default header at all (no `Authorization`), the embedded roots
 /// and `extra_roots`, no proxy for a loopback `url`.
 fn http_client(url: &str, extra_roots: &ExtraRoots) -> Result<reqwest::Client, String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-        .iter()
-        .map(|der| der.as_ref())
-        .chain(extra_roots.certificates.iter().map(|der| der.as_ref()))
-        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-    let mut builder = reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tls_certs_only(roots)
-        .redirect(reqwest::redirect::Policy::limited(5));
-    if reqwest::Url::parse(url).is_ok_and(|u| is_loopback_url(&u)) {
-        builder = builder.no_proxy();
-    }
-    builder
+    let loopback = reqwest::Url::parse(url).is_ok_and(|u| is_loopback_url(&u));
+    crate::api::client_builder(USER_AGENT, extra_roots, CONNECT_TIMEOUT, loopback)
+        .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }

@@ -589,6 +589,35 @@ fn authorization(token: &Secret) -> Result<HeaderValue, InputError> {
     Ok(value)
 }
 
+/// An HTTP client builder with the tool's trust and proxy rules, for the API client and the health
+/// check alike: ring with the embedded Mozilla roots (no system store, so the binary works in an
+/// empty image) plus `extra_roots` (`SSL_CERT_FILE` / `SSL_CERT_DIR`: a private CA, a
+/// TLS-intercepting proxy), `user_agent`, `connect_timeout`, and no proxy at all when
+/// `loopback` (plain http goes to loopback only, and never through a proxy). The caller sets the
+/// redirect policy.
+pub(crate) fn client_builder(
+    user_agent: &'static str,
+    extra_roots: &ExtraRoots,
+    connect_timeout: Duration,
+    loopback: bool,
+) -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| der.as_ref())
+        .chain(extra_roots.certificates.iter().map(|der| der.as_ref()))
+        .filter_map(|der| reqwest::Certificate::from_der(der).ok());
+    let builder = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(connect_timeout)
+        .tls_certs_only(roots);
+    if loopback {
+        builder.no_proxy()
+    } else {
+        builder
+    }
+}
+
 /// The Qovery API, as this tool uses it.
 #[derive(Clone)]
 pub struct Client {
@@ -636,25 +665,12 @@ impl Client {
                 "plain http is allowed to loopback hosts only",
             ));
         }
-        // ring + embedded roots: no system trust store needed, so the binary works in an empty image.
-        // `SSL_CERT_FILE` / `SSL_CERT_DIR` add to them (a private CA, a TLS-intercepting proxy).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .map(|der| der.as_ref())
-            .chain(extra_roots.certificates.iter().map(|der| der.as_ref()))
-            .filter_map(|der| reqwest::Certificate::from_der(der).ok());
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(CONNECT_TIMEOUT)
+        let http = client_builder(USER_AGENT, extra_roots, CONNECT_TIMEOUT, loopback)
             .redirect(reqwest::redirect::Policy::none())
-            .tls_certs_only(roots);
-        if loopback {
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().map_err(|e| {
-            InputError::new("api-url", format!("cannot set up the HTTP client: {e}"))
-        })?;
+            .build()
+            .map_err(|e| {
+                InputError::new("api-url", format!("cannot set up the HTTP client: {e}"))
+            })?;
         Ok(Client {
             http,
             base: base_url.trim_end_matches('/').to_string(),
